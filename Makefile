@@ -1,0 +1,54 @@
+# The two commands of the README:
+#   make run    set up, build + sign the sample bundle with a dev key, run the gateway (dev mode, echo provider)
+#   make test   set up, then run the whole test suite (starts PostgreSQL and Redis if needed)
+# Also: make bench (issue 3 benchmark), make lint, make typecheck, make policy-test.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?= -n 2
+
+.PHONY: setup run test bench lint typecheck policy-test services clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The signed path, even in dev: dev-bundle.sh builds and signs .skein/bundle.tar.gz with a dev
+# key (first run, or when policies/ or bundles/ are newer); the gateway verifies it against the
+# public key and, in dev mode, rebuilds and re-signs it on every edit (docs/bundles.md).
+run: setup
+	BIN=$(BIN) deploy/scripts/dev-bundle.sh
+	SKEIN_DEV__ENABLED=$${SKEIN_DEV__ENABLED:-true} \
+	SKEIN_BUNDLE__SOURCE=file \
+	SKEIN_BUNDLE__PATH=.skein/bundle.tar.gz \
+	SKEIN_BUNDLE__VERIFY=true \
+	SKEIN_BUNDLE__TRUSTED_KEYS__DEV=.skein/keys/dev.pub.pem \
+	SKEIN_BUNDLE__DEV_SIGNING_KEY=.skein/keys/dev.pem \
+	$(BIN)/skein serve
+
+services:
+	deploy/scripts/ensure-services.sh
+
+test: setup services
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: setup
+	bench/run.sh
+
+lint: setup
+	$(BIN)/ruff check gateway guard signing tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+policy-test: setup
+	$(BIN)/skein policy test
+
+clean:
+	rm -rf $(VENV) .skein .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Skein's load benchmark: fake upstream, targets, driver and report (see bench/README.md)."""

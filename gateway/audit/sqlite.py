@@ -1,0 +1,237 @@
+"""The embedded audit sink: one SQLite file, one writer thread.
+
+Layout (schema version 1, in ``PRAGMA user_version``):
+
+* ``audit_events``: one row per event. ``pos`` is the storage order (what ``verify`` walks),
+  ``event`` the full event as JSON (what the hash covers), and ``ts``, ``sub``, ``decision``,
+  ``reason``, ``model`` are copies for indexed queries (``verify`` checks they agree with
+  ``event``, so a query cannot be misled by an edited column).
+* ``audit_heads``: the last ``(seq, hash)`` of each chain, updated in the same transaction as
+  the rows. It lets a restarted gateway continue its chain and lets ``verify`` notice records
+  cut from the end, which a hash chain alone cannot.
+
+WAL with ``synchronous=NORMAL``: a commit is durable against a process crash, and against
+power loss up to the last checkpoint; readers (``skein audit tail``) never block the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from gateway.audit.event import GENESIS_HASH, AuditEvent, body_hash
+from gateway.audit.sink import AuditStoreError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit_events (
+    pos         INTEGER PRIMARY KEY,
+    instance_id TEXT    NOT NULL,
+    seq         INTEGER NOT NULL,
+    ts          REAL    NOT NULL,
+    sub         TEXT,
+    decision    TEXT    NOT NULL,
+    reason      TEXT,
+    model       TEXT,
+    event       TEXT    NOT NULL,
+    UNIQUE (instance_id, seq)
+);
+CREATE INDEX IF NOT EXISTS audit_events_ts ON audit_events (ts);
+CREATE INDEX IF NOT EXISTS audit_events_sub ON audit_events (sub, ts);
+CREATE INDEX IF NOT EXISTS audit_events_decision ON audit_events (decision, ts);
+CREATE INDEX IF NOT EXISTS audit_events_reason ON audit_events (reason, ts);
+CREATE INDEX IF NOT EXISTS audit_events_model ON audit_events (model, ts);
+CREATE TABLE IF NOT EXISTS audit_heads (
+    instance_id TEXT PRIMARY KEY,
+    seq         INTEGER NOT NULL,
+    hash        TEXT    NOT NULL
+);
+-- Where each chain starts after retention pruned a prefix: the last pruned (seq, hash).
+CREATE TABLE IF NOT EXISTS audit_anchors (
+    instance_id TEXT PRIMARY KEY,
+    seq         INTEGER NOT NULL,
+    hash        TEXT    NOT NULL
+);
+"""
+
+_STAMP_SLICE = 32  # events stamped between two yields to the event loop
+
+_INSERT = (
+    "INSERT INTO audit_events (instance_id, seq, ts, sub, decision, reason, model, event)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SET_HEAD = (
+    "INSERT INTO audit_heads (instance_id, seq, hash) VALUES (?, ?, ?)"
+    " ON CONFLICT (instance_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"
+)
+
+IndexValues = tuple[float, str | None, str, str | None, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    seq: int = 0
+    hash: str = GENESIS_HASH
+
+
+def index_values(event: dict[str, Any]) -> IndexValues:
+    """The queryable copies of an event: (ts, sub, decision, reason, model)."""
+    reasons = event.get("reasons") or ()
+    return (
+        event["ts"],
+        event.get("sub"),
+        "allow" if event.get("allow") else "deny",
+        reasons[0] if reasons else None,
+        event.get("served_model") or event.get("requested_model"),
+    )
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open the audit file; read-only connections never create it."""
+    if readonly:
+        if not path.is_file():
+            raise AuditStoreError(f"no audit log at {path}")
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    _check_schema(conn, path, create=not readonly)
+    return conn
+
+
+def _check_schema(conn: sqlite3.Connection, path: Path, *, create: bool) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise AuditStoreError(f"{path}: audit schema v{version} is newer than this gateway (v1)")
+    if version == SCHEMA_VERSION:
+        if create:  # tables added within v1 (audit_anchors) appear on the next writable open
+            conn.executescript(_SCHEMA)
+        return
+    if not create:
+        raise AuditStoreError(f"{path} is not a Skein audit log")
+    conn.executescript(_SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
+
+
+def read_head(conn: sqlite3.Connection, instance_id: str) -> ChainHead:
+    """The recorded head of a chain; falls back to its last row if the head row is missing."""
+    row = conn.execute("SELECT seq, hash FROM audit_heads WHERE instance_id = ?", (instance_id,)).fetchone()
+    if row is not None:
+        return ChainHead(row[0], row[1])
+    last = conn.execute(
+        "SELECT event FROM audit_events WHERE instance_id = ? ORDER BY seq DESC LIMIT 1", (instance_id,)
+    ).fetchone()
+    if last is None:
+        return ChainHead()
+    event = orjson.loads(last[0])
+    return ChainHead(event["seq"], event["hash"])
+
+
+class SqliteSink:
+    """``AuditSink`` on a SQLite file. All database work runs on one dedicated thread."""
+
+    def __init__(self, path: Path, instance_id: str = "local") -> None:
+        self._path = path
+        self._instance_id = instance_id
+        # One thread for the connection's whole life: sqlite3 objects stay on their thread
+        # and there is exactly one writer. (No thread starts until the first call.)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skein-audit-sqlite")
+        self._conn: sqlite3.Connection | None = None
+        self._head = ChainHead()
+
+    async def open(self) -> None:
+        """Create the file and schema if needed and load this chain's head."""
+        if self._conn is None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._open_sync)
+
+    def _open_sync(self) -> None:
+        try:
+            conn = connect(self._path)
+            self._head = read_head(conn, self._instance_id)
+        except sqlite3.Error as exc:
+            raise AuditStoreError(f"cannot open audit log {self._path}: {exc}") from exc
+        self._conn = conn
+
+    @property
+    def instance_id(self) -> str:
+        return self._instance_id
+
+    @property
+    def head(self) -> ChainHead:
+        return self._head
+
+    async def append(self, batch: list[AuditEvent]) -> None:
+        if not batch:
+            return
+        # Stamping (hashing, JSON) is Python work: done here on the event loop in small
+        # slices rather than in the database thread, where holding the GIL would stall the
+        # loop for up to a whole switch interval (5 ms) and show as latency on every
+        # request. The thread then only runs SQLite, which releases the GIL.
+        rows: list[tuple[Any, ...]] = []
+        head = self._head
+        for start in range(0, len(batch), _STAMP_SLICE):
+            slice_rows, head = self._stamp(batch[start : start + _STAMP_SLICE], head)
+            rows.extend(slice_rows)
+            await asyncio.sleep(0)
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._write_sync, rows, head)
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        try:
+            if conn is not None:
+                await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
+        finally:
+            self._executor.shutdown(wait=True)
+
+    def _write_sync(self, rows: list[tuple[Any, ...]], head: ChainHead) -> None:
+        conn = self._conn
+        if conn is None:
+            raise AuditStoreError("the audit sink is not open")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(_INSERT, rows)
+            conn.execute(_SET_HEAD, (self._instance_id, head.seq, head.hash))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # SQLite may already have rolled back (disk full, I/O error)
+                conn.execute("ROLLBACK")
+            raise
+        # Only a committed batch moves the head: a failed one is re-stamped identically.
+        self._head = head
+
+    def _stamp(self, batch: list[AuditEvent], head: ChainHead) -> tuple[list[tuple[Any, ...]], ChainHead]:
+        seq, prev = head.seq, head.hash
+        rows: list[tuple[Any, ...]] = []
+        for event in batch:
+            seq += 1
+            event.instance_id, event.seq, event.prev_hash = self._instance_id, seq, prev
+            body = event.record()
+            body.pop("hash")
+            try:
+                digest = body_hash(body)
+            except TypeError:
+                body = _json_roundtrip(body)
+                digest = body_hash(body)
+            prev = event.hash = body["hash"] = digest
+            rows.append((self._instance_id, seq, *index_values(body), orjson.dumps(body).decode()))
+        return rows, ChainHead(seq, prev)
+
+
+def _json_roundtrip(body: dict[str, Any]) -> dict[str, Any]:
+    """The body as it reads back from JSON, for a value plain JSON cannot hold.
+
+    A stray set or non-string key in ``resource`` must not make a batch fail forever; it is
+    stored (and hashed) as its string form.
+    """
+    raw = orjson.dumps(body, default=str, option=orjson.OPT_NON_STR_KEYS)
+    safe: dict[str, Any] = orjson.loads(raw)
+    return safe

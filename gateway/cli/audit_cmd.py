@@ -1,0 +1,247 @@
+"""`skein audit verify | export | tail | query | prune`: check, export, search and prune the audit log.
+
+Exit codes: 0 when the command did its job (``verify``: the log is intact), 1 when ``verify``
+found a problem or the log cannot be read, 2 for bad arguments or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit, urlunsplit
+
+import orjson
+
+from gateway.audit.export import ExportFilter, export_ndjson, open_log, parse_time, recent
+from gateway.audit.query import prune_sqlite, query_sqlite
+from gateway.audit.sink import AuditStoreError
+from gateway.audit.verify import verify_sqlite
+from gateway.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, settings_from
+from gateway.db.audit_admin import QueryFilter, prune_postgres, query_postgres
+from gateway.db.audit_read import export_postgres, recent_postgres, verify_postgres
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = commands.add_parser("audit", help="verify, export and read the audit log")
+    actions = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+
+    _action(actions, "verify", "check the hash chain: nothing edited, deleted or reordered", _verify)
+
+    export = _action(actions, "export", "write records as NDJSON (stdout by default)", _export)
+    export.add_argument("--since", help="ISO 8601 date/time, inclusive (UTC unless a zone is given)")
+    export.add_argument("--until", help="ISO 8601 date/time, exclusive")
+    export.add_argument("--sub", help="only this principal")
+    export.add_argument("--decision", choices=("allow", "deny"), help="only allowed or denied calls")
+    export.add_argument("--out", "-o", help="output file (default: stdout)")
+
+    tail = _action(actions, "tail", "show the most recent decisions", _tail)
+    tail.add_argument("-n", type=int, default=20, help="how many records (default: 20)")
+
+    found = _action(actions, "query", "search decisions, newest first (Postgres)", _query)
+    for flag, help_text in (
+        ("--since", "ISO 8601 date/time, inclusive"),
+        ("--until", "ISO 8601 date/time, exclusive"),
+        ("--sub", "only this principal"),
+        ("--role", "only callers with this role"),
+        ("--reason", "only this main reason code"),
+        ("--model", "only this model (served, else requested)"),
+    ):
+        found.add_argument(flag, help=help_text)
+    found.add_argument("--decision", choices=("allow", "deny"))
+    found.add_argument("--limit", type=int, default=50, help="records per page (default: 50)")
+    found.add_argument("--before", type=int, help="page: the cursor printed by the previous page")
+    found.add_argument("--json", action="store_true", help="print records as NDJSON")
+
+    prune = _action(actions, "prune", "delete old records, keeping each chain verifiable (Postgres)", _prune)
+    prune.add_argument("--older-than", required=True, help="age such as 90d, 12h (records before now-age)")
+
+
+def _action(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str, handler: Handler
+) -> argparse.ArgumentParser:
+    parser = actions.add_parser(name, help=help_text)
+    parser.add_argument("--db", help="audit SQLite file (default: from settings, <state_dir>/audit.db)")
+    parser.add_argument("--dsn", help="read the Postgres audit store at this DSN instead of SQLite")
+    parser.add_argument("--schema", help="Postgres schema (default: audit.postgres_schema)")
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    return Path(args.db) if args.db else settings_from(args).audit_db_path
+
+
+def _postgres(args: argparse.Namespace) -> tuple[str, str] | None:
+    """The Postgres DSN and schema when this command reads Postgres, else None (SQLite).
+
+    ``--dsn`` picks Postgres; without ``--db`` or ``--dsn`` the configured sink decides.
+    """
+    if args.db:
+        return None
+    if args.dsn:
+        return args.dsn, args.schema or settings_from(args).audit.postgres_schema
+    audit = settings_from(args).audit
+    if audit.sink == "postgres" and audit.postgres_dsn:
+        return audit.postgres_dsn, args.schema or audit.postgres_schema
+    return None
+
+
+def _verify(args: argparse.Namespace) -> int:
+    pg = _postgres(args)
+    try:
+        report = asyncio.run(verify_postgres(*pg)) if pg else verify_sqlite(_db_path(args))
+    except AuditStoreError as exc:
+        fail(str(exc))
+    if report.ok:
+        print(f"{report.summary()} [{_redact(pg[0]) if pg else _db_path(args)}]")
+        return EXIT_OK
+    print(report.summary(), file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _export(args: argparse.Namespace) -> int:
+    try:
+        filters = ExportFilter(
+            since=parse_time(args.since) if args.since else None,
+            until=parse_time(args.until) if args.until else None,
+            sub=args.sub,
+            decision=args.decision,
+        )
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    try:
+        if args.out:
+            with open(args.out, "wb") as out:
+                count = _export_to(args, out, filters)
+            print(f"exported {count} records to {args.out}", file=sys.stderr)
+        else:
+            _export_to(args, _stdout(), filters)
+    except AuditStoreError as exc:
+        fail(str(exc))
+    except BrokenPipeError:  # `skein audit export | head` is fine
+        return EXIT_OK
+    return EXIT_OK
+
+
+def _export_to(args: argparse.Namespace, out: BinaryIO, filters: ExportFilter) -> int:
+    pg = _postgres(args)
+    if pg:
+        return asyncio.run(export_postgres(*pg, out, filters))
+    with closing(open_log(_db_path(args))) as conn:
+        return export_ndjson(conn, out, filters)
+
+
+def _redact(dsn: str) -> str:
+    """The DSN without a password, for output."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _stdout() -> BinaryIO:
+    return sys.stdout.buffer
+
+
+def _tail(args: argparse.Namespace) -> int:
+    if args.n <= 0:
+        fail("-n must be positive", EXIT_USAGE)
+    pg = _postgres(args)
+    try:
+        if pg:
+            events = asyncio.run(recent_postgres(*pg, args.n))
+        else:
+            with closing(open_log(_db_path(args))) as conn:
+                events = recent(conn, args.n)
+    except AuditStoreError as exc:
+        fail(str(exc))
+    for event in events:
+        print(format_line(event))
+    return EXIT_OK
+
+
+def _query(args: argparse.Namespace) -> int:
+    pg = _postgres(args)
+    if args.limit <= 0:
+        fail("--limit must be positive", EXIT_USAGE)
+    try:
+        filters = QueryFilter(
+            since=parse_time(args.since) if args.since else None,
+            until=parse_time(args.until) if args.until else None,
+            sub=args.sub,
+            role=args.role,
+            decision=args.decision,
+            reason=args.reason,
+            model=args.model,
+            before=args.before,
+        )
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    try:
+        if pg is not None:
+            page = asyncio.run(query_postgres(*pg, filters, args.limit))
+        else:
+            page = query_sqlite(_db_path(args), filters, args.limit)
+    except AuditStoreError as exc:
+        fail(str(exc))
+    for event in page.events:
+        print(orjson.dumps(event).decode() if args.json else format_line(event))
+    if page.next_before is not None:
+        print(f"more: --before {page.next_before}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _prune(args: argparse.Namespace) -> int:
+    pg = _postgres(args)
+    try:
+        cutoff = time.time() - parse_age(args.older_than)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    try:
+        if pg is not None:
+            removed = asyncio.run(prune_postgres(*pg, cutoff))
+        else:
+            removed = prune_sqlite(_db_path(args), cutoff)
+    except AuditStoreError as exc:
+        fail(str(exc))
+    for instance_id, count in sorted(removed.items()):
+        print(f"chain {instance_id}: pruned {count} records (anchor kept for verify)")
+    print(f"pruned {sum(removed.values())} records older than {args.older_than}")
+    return EXIT_OK
+
+
+def parse_age(text: str) -> float:
+    """``90d``, ``12h``, ``30m`` or ``45s`` to seconds."""
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit():
+        raise ValueError(f"not an age such as 90d or 12h: {text!r}")
+    return int(number) * units[unit]
+
+
+def format_line(event: dict[str, Any]) -> str:
+    """One human-readable line: when, outcome, who, what, which model, how long, why."""
+    when = datetime.fromtimestamp(event["ts"], UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    outcome = "allow" if event.get("allow") else "deny "
+    who = f"{event.get('sub') or '-'} [{','.join(event.get('roles') or ()) or '-'}]"
+    model = event.get("requested_model") or "-"
+    served = event.get("served_model")
+    if served and served != model:
+        model = f"{model} -> {served}"
+    total = (event.get("latency_ms") or {}).get("total")
+    took = f"{total:.0f}ms" if isinstance(total, int | float) else "-"
+    reasons = ",".join(event.get("reasons") or ()) or "-"
+    return (
+        f"{when}  {outcome} {event.get('status', 0):>3}  {who:<24} {event.get('action', '-'):<12} "
+        f"{model:<28} {took:>7}  {reasons}  #{event.get('seq', '?')}"
+    )

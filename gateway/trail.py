@@ -1,0 +1,110 @@
+"""What happened to one request so far. It becomes the audit event and the metrics at the end.
+
+A ``Trail`` is created when a request arrives and closed exactly once (``close``), in a
+``finally`` of the handler, or, for streams, of the response body, so that every exit path
+(errors, denials, a client that disconnects mid-stream) leaves a complete record.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from time import perf_counter
+
+from gateway.audit.event import AuditEvent
+from gateway.domain import CallView, Decision, Principal, Usage
+from gateway.errors import GatewayError
+
+
+def new_id() -> str:
+    return os.urandom(12).hex()
+
+
+@dataclass(slots=True)
+class Trail:
+    route: str
+    action: str
+    request_id: str = field(default_factory=new_id)
+    started: float = field(default_factory=perf_counter)
+    wall_start: float = field(default_factory=time.time)
+    principal: Principal | None = None
+    view: CallView | None = None
+    decision: Decision | None = None
+    decision_id: str = ""
+    bundle_revision: str | None = None
+    bundle_digest: str | None = None
+    provider: str | None = None
+    served_model: str | None = None
+    upstream_status: int | None = None
+    upstream_seconds: float = 0.0
+    usage: Usage | None = None
+    cost_usd: float = 0.0
+    guard_entities: dict[str, int] = field(default_factory=dict)
+    status: int = 0
+    error: GatewayError | None = None
+    stages: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # extra reason codes for audit (guard_failed_open)
+    closed: bool = False
+
+    def mark(self, stage: str, since: float) -> float:
+        """Record the time spent in ``stage`` since ``since``; returns now for chaining."""
+        now = perf_counter()
+        self.stages[stage] = (now - since) * 1000.0
+        return now
+
+    def fail(self, error: GatewayError) -> None:
+        self.error = error
+        self.status = error.status
+
+    def elapsed(self) -> float:
+        return perf_counter() - self.started
+
+    def overhead(self) -> float:
+        """Seconds the gateway itself added: everything but waiting for the upstream."""
+        return max(0.0, self.elapsed() - self.upstream_seconds)
+
+    def reason(self) -> str:
+        if self.error is not None:
+            return self.error.reason
+        return self.decision.first_reason if self.decision else "none"
+
+    def to_event(self, instance_id: str) -> AuditEvent:
+        principal, view, decision = self.principal, self.view, self.decision
+        latency = dict(self.stages)
+        latency["upstream"] = self.upstream_seconds * 1000.0
+        latency["total"] = self.elapsed() * 1000.0
+        reasons = tuple(r.code for r in decision.reasons) if decision else ()
+        if self.error is not None and self.error.reason not in reasons:
+            reasons = (self.error.reason, *reasons)
+        if self.notes:
+            reasons = (*reasons, *self.notes)
+        return AuditEvent(
+            id=new_id(),
+            ts=self.wall_start,
+            request_id=self.request_id,
+            route=self.route,
+            action=self.action,
+            decision_id=self.decision_id,
+            sub=principal.sub if principal else None,
+            roles=principal.roles if principal else (),
+            tenant=principal.tenant if principal else None,
+            auth_method=principal.method if principal else None,
+            requested_model=view.model if view else None,
+            served_model=self.served_model,
+            provider=self.provider,
+            # No policy decision (audit reads, health): allowed when nothing refused it.
+            allow=decision.allow if decision else self.error is None,
+            reasons=reasons,
+            status=self.status,
+            upstream_status=self.upstream_status,
+            stream=bool(view and view.stream),
+            guard_entities=dict(self.guard_entities),
+            tokens_in=self.usage.tokens_in if self.usage else 0,
+            tokens_out=self.usage.tokens_out if self.usage else 0,
+            cost_usd=self.cost_usd,
+            latency_ms=latency,
+            bundle_revision=self.bundle_revision,
+            bundle_digest=self.bundle_digest,
+            instance_id=instance_id,
+        )

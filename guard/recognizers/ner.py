@@ -1,0 +1,99 @@
+"""Turns the spaCy entities computed by the NLP engine into Presidio results."""
+
+from __future__ import annotations
+
+import re
+
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from guard.recognizers.names import Gazetteer
+
+LABELS: dict[str, str] = {
+    "PERSON": "PERSON",
+    "GPE": "LOCATION",
+    "LOC": "LOCATION",
+    "FAC": "LOCATION",
+    "ORG": "ORGANIZATION",
+}
+SCORES: dict[str, float] = {"PERSON": 0.85, "LOCATION": 0.85, "ORGANIZATION": 0.7}
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "mx"})
+# Characters a real name or place never contains: the small model sometimes labels
+# identifiers, handles and versions.
+_NOT_IN_NAME = frozenset("@/\\_:=<>{}[]#$%0123456789")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\n]\s*)$")
+_PLACE_CUE = re.compile(r"\b(?:in|to|from|near|at|for|visit|visiting)\s+$", re.IGNORECASE)
+_ODD_CAPS = re.compile(r"\w[A-Z]\w*[A-Z]")
+
+
+class SpacyNerRecognizer(EntityRecognizer):
+    def __init__(self, gazetteer: Gazetteer, stop_terms: frozenset[str] = frozenset()) -> None:
+        self._gaz = gazetteer
+        self._stop_terms = gazetteer.ner_stop_terms | stop_terms
+        super().__init__(supported_entities=sorted(set(LABELS.values())), name="skein_spacy_ner")
+
+    def load(self) -> None:
+        return None
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        if nlp_artifacts is None:
+            return []
+        results = []
+        for ent in nlp_artifacts.entities:
+            entity = LABELS.get(ent.label_)
+            if entity is None or entity not in entities:
+                continue
+            tokens = list(ent)
+            while tokens and (tokens[0].lower_.rstrip(".") in _TITLES or tokens[0].is_punct):
+                tokens.pop(0)
+            while tokens and (tokens[-1].is_punct or tokens[-1].lower_ in ("'s", "\u2019s")):
+                tokens.pop()
+            if not tokens:
+                continue
+            start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1])
+            if self._plausible(text, start, end, entity):
+                entity = self._relabel(text, start, end, entity)
+                results.append(RecognizerResult(entity, start, end, SCORES[entity]))
+        return results
+
+    def _plausible(self, text: str, start: int, end: int, entity: str) -> bool:
+        """Drop the small model's typical mistakes; each rule costs little recall because
+        the gazetteer recognizer still catches known names written this way."""
+        value = text[start:end]
+        words = value.lower().split()
+        if _NOT_IN_NAME.intersection(value) or re.search(r"\.[a-z]", value):
+            return False
+        if any(w in self._stop_terms for w in words) or not value[0].isupper():
+            return False
+        if _ODD_CAPS.search(value) or (value.isupper() and value.lower() not in self._gaz.locations):
+            return False
+        # A lone unknown capitalised word at a sentence start or before a colon is usually
+        # just a capitalised word ("Lorem", "Email:").
+        lone = len(words) == 1 and not self._known(words[0])
+        return not (
+            lone and (_SENTENCE_START.search(text, max(0, start - 3), start) or text[end : end + 1] == ":")
+        )
+
+    def _relabel(self, text: str, start: int, end: int, entity: str) -> str:
+        """The small model often swaps PERSON and LOCATION on unfamiliar single words
+        ("Nadia" as a place, "Ghent" as a person); the gazetteer and a preposition decide."""
+        if entity not in ("PERSON", "LOCATION"):
+            return entity
+        word = text[start:end].lower()
+        if " " in word:
+            given = word.split()[0]
+            if entity == "LOCATION" and given in self._gaz.first_names and word not in self._gaz.locations:
+                return "PERSON"  # "Sofia Rossi"
+            return entity
+        if entity == "LOCATION" and word in self._gaz.first_names and word not in self._gaz.locations:
+            return "PERSON"
+        place_like = word in self._gaz.locations or _PLACE_CUE.search(text, max(0, start - 12), start)
+        if entity == "PERSON" and word not in self._gaz.first_names and place_like:
+            return "LOCATION"
+        return entity
+
+    def _known(self, word: str) -> bool:
+        gaz = self._gaz
+        return word in gaz.first_names or word in gaz.surnames or word in gaz.locations

@@ -1,0 +1,191 @@
+"""Regex recognizers with validators: email, phone, card, SSN, IBAN, IP.
+
+They are Presidio ``EntityRecognizer`` subclasses so the analyzer runs them like any
+other, but each does its own matching instead of ``PatternRecognizer``: we need context
+windows (a bare 9-digit run is an SSN only after "SSN"), vetoes ("version 1.2.3.4") and
+stdlib ``re`` without per-match explanation objects, which cost more than the match.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from guard.recognizers.checksums import card_brand_ok, digits_only, iban_ok, ip_ok, luhn_ok, ssn_ok
+
+Check = Callable[[str], bool]
+Veto = Callable[[str, int], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    regex: re.Pattern[str]
+    score: float
+    check: Check | None = None
+    context: re.Pattern[str] | None = None  # must match the text just before the hit
+    veto: Veto | None = None
+
+
+def _words(*words: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(words) + r")\b[^\n]{0,24}$", re.IGNORECASE)
+
+
+def _preceded_by(pattern: str) -> Veto:
+    regex = re.compile(pattern + r"\s*$", re.IGNORECASE)
+    return lambda text, start: regex.search(text, max(0, start - 24), start) is not None
+
+
+class RegexRecognizer(EntityRecognizer):
+    """Runs a list of :class:`Rule` for one entity type."""
+
+    CONTEXT_WINDOW = 40
+
+    def __init__(self, entity: str, rules: Sequence[Rule]) -> None:
+        self._rules = tuple(rules)
+        super().__init__(supported_entities=[entity], name=f"skein_{entity.lower()}")
+
+    def load(self) -> None:  # nothing to load: patterns are compiled at import
+        return None
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        entity = self.supported_entities[0]
+        results: list[RecognizerResult] = []
+        for rule in self._rules:
+            for match in rule.regex.finditer(text):
+                start, end = match.span()
+                if self._accept(rule, text, match.group(), start):
+                    results.append(RecognizerResult(entity, start, end, rule.score))
+        return results
+
+    def _accept(self, rule: Rule, text: str, value: str, start: int) -> bool:
+        if rule.check is not None and not rule.check(value):
+            return False
+        if rule.veto is not None and rule.veto(text, start):
+            return False
+        if rule.context is not None:
+            window_start = max(0, start - self.CONTEXT_WINDOW)
+            return rule.context.search(text, window_start, start) is not None
+        return True
+
+
+def email_recognizer() -> RegexRecognizer:
+    # Our own pattern instead of Presidio's: its validator calls tldextract, which fetches
+    # the public suffix list over the network on first use.
+    regex = re.compile(r"(?<![\w.%+'-])[\w.%+'-]+@(?:[\w-]+\.)+[^\W\d_]{2,}(?![\w-])")
+    return RegexRecognizer("EMAIL_ADDRESS", [Rule(regex, 1.0)])
+
+
+_PHONE_CONTEXT = _words("phone", "call", "tel", "telephone", "mobile", "cell", "fax", "sms", "text",
+                        "whatsapp", "reach", "dial", "ring", "contact")  # fmt: skip
+
+
+def _digit_count(low: int, high: int) -> Check:
+    return lambda value: low <= len(digits_only(value)) <= high
+
+
+def phone_recognizer() -> RegexRecognizer:
+    # Separators are required between NANP groups so that SSNs (3-2-4), dates (4-2-2), IPs
+    # and card numbers never fit; bare digit runs need a phone word nearby.
+    nanp = re.compile(
+        r"(?<![\w+.-])(?:\+?1[ .-]?)?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w-]|\.\d)"
+    )
+    international = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,6}(?![\w-]|\.\d)")
+    bare = re.compile(r"(?<![\w.+-])(?:\+?1)?\d{10}(?![\w.-])")
+    national = re.compile(r"(?<![\w.+-])\(?0\d{1,4}\)?[ .-]\d{3,4}[ .-]?\d{3,4}(?![\w-]|\.\d)")
+    return RegexRecognizer(
+        "PHONE_NUMBER",
+        [
+            Rule(nanp, 0.75),
+            Rule(international, 0.75, check=_digit_count(8, 15)),
+            Rule(bare, 0.6, context=_PHONE_CONTEXT),
+            Rule(national, 0.6, check=_digit_count(9, 12), context=_PHONE_CONTEXT),
+        ],
+    )
+
+
+def _card_ok(value: str) -> bool:
+    number = digits_only(value)
+    return 13 <= len(number) <= 19 and luhn_ok(number) and card_brand_ok(number)
+
+
+def card_recognizer() -> RegexRecognizer:
+    regex = re.compile(
+        r"(?<![\w-])(?:\d{4}([ -]?)\d{4}\1\d{4}\1\d{1,7}|\d{4}([ -]?)\d{6}\2\d{4,5}|\d{13,19})(?![\w-])"
+    )
+    return RegexRecognizer("CREDIT_CARD", [Rule(regex, 1.0, check=_card_ok)])
+
+
+def _ssn_check(value: str) -> bool:
+    return ssn_ok(digits_only(value))
+
+
+def ssn_recognizer() -> RegexRecognizer:
+    context = _words("ssn", "ssns", "social security", "social", "tax id", "tin", "itin", "taxpayer")
+    return RegexRecognizer(
+        "US_SSN",
+        [
+            Rule(re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])"), 0.85, check=_ssn_check),
+            Rule(re.compile(r"(?<![\w.-])\d{3} \d{2} \d{4}(?![\w.-])"), 0.6, _ssn_check, context),
+            Rule(re.compile(r"(?<![\w.-])\d{9}(?![\w.-])"), 0.7, _ssn_check, context),
+        ],
+    )
+
+
+class IbanRecognizer(RegexRecognizer):
+    """Grouped IBANs may swallow a following upper-case word; retry without trailing groups."""
+
+    _REGEX = re.compile(
+        r"(?<!\w)[A-Z]{2}\d{2}(?:(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?|[A-Z0-9]{11,30})(?!\w)",
+        re.IGNORECASE,
+    )
+
+    def __init__(self) -> None:
+        super().__init__("IBAN_CODE", [Rule(self._REGEX, 1.0)])
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        results = []
+        for match in self._REGEX.finditer(text):
+            value = match.group()
+            while value and not iban_ok(value):
+                value = value.rpartition(" ")[0]
+            if value:
+                results.append(RecognizerResult("IBAN_CODE", match.start(), match.start() + len(value), 1.0))
+        return results
+
+
+def _has_hex(value: str) -> bool:
+    return any(ch not in ":." for ch in value) and ip_ok(value)
+
+
+def ip_recognizer() -> RegexRecognizer:
+    # The v4 look-behind skips the tail of an IPv4-mapped IPv6 address (::ffff:a.b.c.d).
+    v4 = re.compile(r"(?<![\w.])(?<!ffff:)(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
+    v6 = re.compile(
+        r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?<=:)(?:\d{1,3}\.){3}\d{1,3})?(?![\w:]|\.\d)"
+    )
+    version = _preceded_by(
+        r"\b(?:version|ver\.?|v|release|build|firmware|rev)(?:\s*(?:number|no\.?|#))?\s*:?"
+    )
+    return RegexRecognizer(
+        "IP_ADDRESS",
+        [Rule(v4, 0.95, check=ip_ok, veto=version), Rule(v6, 0.95, check=_has_hex)],
+    )
+
+
+def pattern_recognizers() -> list[EntityRecognizer]:
+    return [
+        email_recognizer(),
+        phone_recognizer(),
+        card_recognizer(),
+        ssn_recognizer(),
+        IbanRecognizer(),
+        ip_recognizer(),
+    ]

@@ -1,0 +1,74 @@
+# Spend: budget limits and cost-aware downshift.
+# USD budgets only bind priced models (echo and local models cost nothing); the token
+# budget binds every model, since local inference still costs GPU time.
+package gateway
+
+import rego.v1
+
+default spent_today_usd := 0
+
+spent_today_usd := input.usage.spend_today_usd
+
+default spent_month_usd := 0
+
+spent_month_usd := input.usage.spend_month_usd
+
+default tokens_today := 0
+
+tokens_today := input.usage.tokens_today
+
+requested_priced if requested_info.input_per_1k > 0
+
+requested_priced if requested_info.output_per_1k > 0
+
+# The most generous limit among the granting roles (null: unlimited). One rule per field:
+# rego-cpp cannot index by a variable captured from the enclosing body. Profiles are
+# pydantic dumps, so every field is present (null when unset).
+daily_usd_limit := most_generous({data.profiles[role].budgets.daily_usd | some role in model_roles})
+
+monthly_usd_limit := most_generous({data.profiles[role].budgets.monthly_usd | some role in model_roles})
+
+daily_tokens_limit := most_generous({data.profiles[role].budgets.daily_tokens | some role in model_roles})
+
+# [name, limit, used] for every budget that binds this call.
+budget_checks contains ["daily USD", daily_usd_limit, spent_today_usd] if requested_priced
+
+budget_checks contains ["monthly USD", monthly_usd_limit, spent_month_usd] if requested_priced
+
+budget_checks contains ["daily token", daily_tokens_limit, tokens_today] if requested_info
+
+deny contains reason("budget_exceeded", msg) if {
+	is_model_action
+	model_granted
+	some [name, limit, used] in budget_checks
+	limit != null
+	used >= limit
+	msg := concat("", [name, " budget of ", num(limit), " is used up (", num(used), " used); model ", requested_model])
+}
+
+# Share of the daily USD budget already spent, in percent.
+daily_used_pct := (spent_today_usd * 100) / daily_usd_limit if {
+	daily_usd_limit != null
+	daily_usd_limit > 0
+}
+
+downshift_rules contains rule if {
+	is_model_action
+	some role in model_roles
+	some rule in data.profiles[role].models.downshift
+	rule.from == requested_model
+	daily_used_pct >= rule.budget_used_pct
+	rule.to in usable_models
+}
+
+# Several rules may fire; the highest threshold wins (the latest stage of the spend curve),
+# ties broken by name so the decision is deterministic (min, not sort(...)[0]: rego-cpp
+# cannot index the array sort returns).
+downshift_top := largest({rule.budget_used_pct | some rule in downshift_rules})
+
+downshift_target := min({rule.to | some rule in downshift_rules; rule.budget_used_pct == downshift_top})
+
+notes contains reason("model_downshifted", msg) if {
+	target := downshift_target
+	msg := concat("", ["daily budget ", num(round(daily_used_pct)), "% used; ", requested_model, " -> ", target])
+}

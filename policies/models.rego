@@ -1,0 +1,63 @@
+# Which models a caller may use: the catalog, the role allowlists (globs) and token caps.
+package gateway
+
+import rego.v1
+
+# Actions that name a model in input.resource.model.
+model_actions := {"chat", "completions", "embeddings", "responses"}
+
+is_model_action if input.action in model_actions
+
+requested_model := input.resource.model
+
+requested_info := data.models.models[requested_model]
+
+# The caller's roles that grant the requested model; their limits apply to this call.
+model_roles contains role if {
+	some role in known_roles
+	matches_any(data.profiles[role].models.allowed, requested_model)
+}
+
+model_granted if count(model_roles) > 0
+
+deny contains reason("unknown_model", msg) if {
+	is_model_action
+	has_known_role
+	not requested_info
+	msg := concat("", ["model ", num(requested_model), " is not in the model catalog"])
+}
+
+deny contains reason("model_not_allowed", msg) if {
+	is_model_action
+	requested_info
+	has_known_role
+	not model_granted
+	msg := concat("", ["model ", requested_model, " is not allowed for roles ", role_list(known_roles)])
+}
+
+token_cap := most_generous({data.profiles[role].models.max_tokens | some role in model_roles})
+
+deny contains reason("max_tokens_exceeded", msg) if {
+	is_model_action
+	cap := token_cap
+	cap != null
+	asked := input.request.max_tokens
+	is_number(asked) # rego-cpp orders null above numbers; an absent max_tokens is no excess
+	asked > cap
+	msg := concat("", ["max_tokens ", num(asked), " is above the cap of ", num(cap), " for model ", requested_model])
+}
+
+# Every catalog model the caller could call: a role grants it, that role allows its
+# provider, and no privacy rule of any role excludes the provider. Used by models.list
+# and to check downshift targets; evaluated only when one of those asks for it.
+usable_models contains model if {
+	some role in known_roles
+	profile := data.profiles[role]
+	some model, info in data.models.models
+	matches_any(profile.models.allowed, model)
+	allows_provider(profile.providers.allowed, info.provider)
+	info.provider in privacy_ok_providers
+}
+
+visible_models := sort(usable_models) if input.action == "models.list"
+else := []

@@ -1,0 +1,146 @@
+"""The whole detector: NER + gazetteer + patterns, thresholds, allow-list, custom patterns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from guard import CustomPattern, GuardConfigError, GuardPolicy
+from guard.detector import Detector, DetectorSettings, is_allowed, resolve_overlaps
+from guard.policy import ALL_BUILTIN_ENTITIES, Detection
+from tests.support.fixtures_guard import DATA
+
+
+def spans(detector: Detector, text: str, policy: GuardPolicy | None = None) -> list[tuple[str, str]]:
+    found = detector.detect([text], policy or GuardPolicy())[0]
+    return [(d.entity, text[d.start : d.end]) for d in found]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("please ask sarah to call me back", "sarah"),
+        ("i talked to david kim yesterday", "david kim"),
+        ("Contact Dr. Jane Smith for consultation.", "Jane Smith"),
+        ("Employee name: Robert Miller", "Robert Miller"),
+        ("thanks aurelio, that works", "aurelio"),  # unknown name after a chat cue
+        ("Schedule a call with Priyanka Smith", "Priyanka Smith"),  # unknown given name + surname
+    ],
+)
+def test_person(detector: Detector, text: str, name: str) -> None:
+    assert ("PERSON", name) in spans(detector, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [("I'm flying to Berlin tomorrow", "Berlin"), ("the office in san francisco", "san francisco")],
+)
+def test_location(detector: Detector, text: str, place: str) -> None:
+    assert ("LOCATION", place) in spans(detector, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The deployment process uses Docker Compose for container orchestration.",
+        "Compatible with Windows, macOS, and Linux.",
+        "hi team, thanks everyone for the help",
+        "Will you review the PR? Nice work on May's release.",
+        "Version 1.2.3.4 shipped at 12:34:56 on 2024-11-03.",
+    ],
+)
+def test_clean(detector: Detector, text: str) -> None:
+    assert spans(detector, text) == []
+
+
+def test_organization_is_opt_in(detector: Detector) -> None:
+    text = "She joined Microsoft after ten years at Google."
+    assert all(e != "ORGANIZATION" for e, _ in spans(detector, text))
+    with_org = spans(detector, text, GuardPolicy(entities=ALL_BUILTIN_ENTITIES))
+    assert ("ORGANIZATION", "Microsoft") in with_org
+
+
+def test_entities_filter_and_thresholds(detector: Detector) -> None:
+    text = "mail jo@example.com or call 555-123-4567"
+    only_email = GuardPolicy(entities=frozenset({"EMAIL_ADDRESS"}))
+    assert spans(detector, text, only_email) == [("EMAIL_ADDRESS", "jo@example.com")]
+    strict_phone = GuardPolicy.build(thresholds={"PHONE_NUMBER": 0.9})
+    assert spans(detector, text, strict_phone) == [("EMAIL_ADDRESS", "jo@example.com")]
+
+
+def test_custom_pattern(detector: Detector) -> None:
+    policy = GuardPolicy.build(patterns=[CustomPattern("EMPLOYEE_ID", r"\bEMP-\d{5}\b", 0.9)])
+    assert ("EMPLOYEE_ID", "EMP-12345") in spans(detector, "badge EMP-12345 lost", policy)
+
+
+def test_custom_pattern_validation() -> None:
+    with pytest.raises(GuardConfigError):
+        CustomPattern("employee id", r"x")
+    with pytest.raises(GuardConfigError):
+        CustomPattern("EMPLOYEE_ID", r"(unclosed")
+
+
+def test_allow_list(detector: Detector) -> None:
+    policy = GuardPolicy.build(allow_list=["@acme.com", "Skein", "*.acme.io"])
+    text = "write to bob@acme.com, not bob@evil.com; ops@eu.acme.io"
+    assert spans(detector, text, policy) == [("EMAIL_ADDRESS", "bob@evil.com")]
+    assert is_allowed("SKEIN", ["skein"]) and not is_allowed("skeins", ["skein"])
+
+
+def test_org_chart_names(detector: Detector, tmp_path: Path) -> None:
+    # A name only the directory knows becomes detectable in lower case, without a cue.
+    chart = tmp_path / "org.csv"
+    chart.write_text("user_id,name\n1,Zyxo Quorbel\n", "utf-8")
+    with_chart = Detector(DetectorSettings(people_files=(chart,)), nlp=detector.nlp_engine)
+    text = "zyxo quorbel has the numbers"
+    assert ("PERSON", "zyxo quorbel") in spans(with_chart, text)
+    assert spans(detector, text) == []
+    # The seed org chart loads too.
+    seeded = Detector(
+        DetectorSettings(people_files=(DATA / "seed" / "demo_org_chart.csv",)), nlp=detector.nlp_engine
+    )
+    assert ("PERSON", "xena stewart") in spans(seeded, "xena stewart approved it")
+
+
+def test_overlaps_keep_the_strongest() -> None:
+    kept = resolve_overlaps(
+        [
+            Detection("PHONE_NUMBER", 0, 10, 0.6),
+            Detection("CREDIT_CARD", 0, 16, 1.0),
+            Detection("PERSON", 20, 25, 0.8),
+        ]
+    )
+    assert [d.entity for d in kept] == ["CREDIT_CARD", "PERSON"]
+
+
+def test_batch_matches_single(detector: Detector) -> None:
+    texts = ["ask sarah", "", "card 4111 1111 1111 1111", "nothing here"]
+    batch = detector.detect(texts, GuardPolicy())
+    assert batch == [detector.detect([t], GuardPolicy())[0] for t in texts]
+
+
+def test_profile_entities_without_recognizer_are_ignored(detector: Detector) -> None:
+    policy = GuardPolicy.build(entities=["ROUTING_NUMBER"])  # listed, but no pattern given
+    assert detector.detect(["routing 021000021"], policy) == [[]]
+
+
+def test_custom_patterns_are_case_sensitive(detector: Detector) -> None:
+    policy = GuardPolicy.build(
+        entities=["EMPLOYEE_ID"], patterns=[CustomPattern("EMPLOYEE_ID", r"\b[A-Z]{2}\d{6}\b")]
+    )
+    assert spans(detector, "ids AB123456 and ab123456", policy) == [("EMPLOYEE_ID", "AB123456")]
+
+
+def test_no_outbound_network(detector: Detector, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Presidio's stock email recognizer makes tldextract fetch the public suffix list;
+    # ours must never touch the network, even on the first email of the process.
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the guard tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    fresh = Detector(DetectorSettings(), nlp=detector.nlp_engine)
+    assert spans(fresh, "mail ann@example.co.uk") == [("EMAIL_ADDRESS", "ann@example.co.uk")]

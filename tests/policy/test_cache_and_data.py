@@ -1,0 +1,31 @@
+"""The decision cache's bounds and TTL, and the rego-cpp-safe JSON encoding of bundle data."""
+
+from __future__ import annotations
+
+import orjson
+
+from gateway.domain import Decision
+from gateway.policy.cache import DecisionCache, cache_key
+from gateway.policy.rego_data import rego_json
+
+
+def test_key_is_canonical_and_ignores_time() -> None:
+    a = cache_key({"b": 1, "a": {"y": 2, "x": 1}, "time": "10:00"})
+    b = cache_key({"a": {"x": 1, "y": 2}, "time": "10:01", "b": 1})
+    assert a == b
+
+
+def test_entries_expire() -> None:
+    now = [0.0]
+    cache = DecisionCache(4, ttl_seconds=60, clock=lambda: now[0])
+    cache.put(b"k", Decision(allow=True))
+    now[0] = 59
+    assert cache.get(b"k") is not None
+    now[0] = 121
+    assert cache.get(b"k") is None
+
+
+def test_rego_json_writes_plain_floats() -> None:
+    text = rego_json({"p": [2e-05, 1e20, 0.5, 3, True, None, 'q"s']})
+    assert text.startswith('{"p":[0.00002,100000000000000000000.0,0.5,3,true,null,')
+    assert orjson.loads(text) == {"p": [2e-05, 1e20, 0.5, 3, True, None, 'q"s']}
