@@ -206,6 +206,8 @@ class StateSettings(_Strict):
     redis_url: str = "redis://127.0.0.1:6379/0"
     key_prefix: str = "skein:"
     socket_timeout_seconds: float = Field(0.5, gt=0)  # every Redis call: never a hang
+    connect_timeout_seconds: float = Field(1.0, gt=0)  # opening a pooled connection
+    max_connections: int = Field(32, gt=0)  # per process; a burst queues for a connection
     budgets_on_error: Literal["closed", "open"] = "closed"
     rate_limits_on_error: Literal["closed", "open"] = "open"
     idempotency_on_error: Literal["closed", "open"] = "closed"

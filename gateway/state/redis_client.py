@@ -27,14 +27,19 @@ STATE_ERRORS = (RedisError, OSError, TimeoutError)
 
 
 def new_client(settings: StateSettings) -> redis.Redis:
-    return redis.Redis.from_url(
+    """One bounded pool per process: a burst of requests waits briefly for a connection
+    instead of opening hundreds of sockets at once (which is slower for everyone and can
+    exhaust Redis' ``maxclients`` when many replicas burst together)."""
+    pool = redis.BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=settings.max_connections,
+        timeout=settings.socket_timeout_seconds,  # wait for a free connection
         socket_timeout=settings.socket_timeout_seconds,
-        socket_connect_timeout=settings.socket_timeout_seconds,
+        socket_connect_timeout=settings.connect_timeout_seconds,
         retry=Retry(NoBackoff(), 0),
-        retry_on_timeout=False,
         decode_responses=False,
     )
+    return redis.Redis.from_pool(pool)
 
 
 class FailurePolicy:
