@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from gateway.cli import audit_cmd, bundle_cmd, db_cmd, keys_cmd, policy_cmd, serve_cmd, token_cmd
+from gateway.cli import audit_cmd, bundle_cmd, db_cmd, guard_cmd, keys_cmd, policy_cmd, serve_cmd, token_cmd
 
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -19,6 +19,7 @@ REGISTRARS: tuple[Registrar, ...] = (
     bundle_cmd.register,
     keys_cmd.register,
     db_cmd.register,
+    guard_cmd.register,
 )
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pytest
 
 from gateway.cli import guard_cmd
+from gateway.cli.main import build_parser
 from guard import GuardPolicy
 from guard.detector import Detector
 from guard.evaluation import evaluate, load_samples, regressions
@@ -98,9 +98,8 @@ def shared_model(detector: Detector, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _run(*argv: str) -> int:
-    parser = argparse.ArgumentParser()
-    guard_cmd.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["guard", "eval", *argv])
+    # The real `skein` parser: the command must be registered where users reach it.
+    args = build_parser().parse_args(["guard", "eval", *argv])
     code: int = args.handler(args)
     return code
 
