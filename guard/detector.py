@@ -23,6 +23,7 @@ from presidio_analyzer import (
 from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from guard.nerscope import NerScope
 from guard.nlp import NerOnlyNlpEngine
 from guard.policy import ALL_BUILTIN_ENTITIES, CustomPattern, Detection, GuardPolicy
 from guard.recognizers.names import Gazetteer, GazetteerRecognizer
@@ -73,6 +74,7 @@ class Detector:
         if not self._nlp.is_loaded():
             self._nlp.load()
         gazetteer = Gazetteer.bundled(people)
+        self._scope = NerScope(gazetteer.knows)
         stop_terms = frozenset(t.lower() for t in self.settings.ner_stop_terms)
         recognizers: list[EntityRecognizer] = [
             *pattern_recognizers(),
@@ -92,6 +94,10 @@ class Detector:
     def nlp_engine(self) -> NerOnlyNlpEngine:
         return self._nlp
 
+    @property
+    def ner_scope(self) -> NerScope:
+        return self._scope
+
     def detect(self, texts: Sequence[str], policy: GuardPolicy) -> list[list[Detection]]:
         """Detections per text, non-overlapping, sorted by offset, thresholds applied."""
         # Entities nothing can detect (a profile listing a pattern it did not define) are
@@ -100,7 +106,7 @@ class Detector:
         if not wanted:
             return [[] for _ in texts]
         if wanted & NER_ENTITIES:
-            artifacts = [a for _, a in self._nlp.process_batch(texts, "en")]
+            artifacts = self._nlp.process_scoped(texts, self._scope.spans)
         else:
             artifacts = [self._nlp.empty_artifacts() for _ in texts]
         custom = self._custom_recognizers(policy.patterns)

@@ -6,13 +6,14 @@ to serve context words; our recognizers do their own context, so only ``ner`` is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy
 import spacy
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 from spacy.language import Language
+from spacy.tokens import Doc, Span
 from thinc.api import NumpyOps
 
 from guard.errors import GuardConfigError
@@ -105,6 +106,32 @@ class NerOnlyNlpEngine(NlpEngine):
         docs = self.nlp.pipe(texts, batch_size=batch_size)
         for text, doc in zip(texts, docs, strict=True):
             yield text, self._artifacts(doc, language)
+
+    def process_scoped(
+        self, texts: Sequence[str], scope: Callable[[str], list[tuple[int, int]]], batch_size: int = 32
+    ) -> list[NlpArtifacts]:
+        """Run the pipeline only on the character ranges ``scope`` picks in each text
+        (see ``guard.nerscope``); the entities land on a Doc of the whole text, so
+        recognizers see offsets into the text they analyse. Ranges start and end at
+        whitespace, so a piece tokenizes exactly as it does inside the whole text."""
+        docs = [self.nlp.make_doc(text) for text in texts]
+        owners: list[tuple[Doc, int]] = []  # (whole doc, character offset) per piece
+        pieces: list[str] = []
+        for text, doc in zip(texts, docs, strict=True):  # not doc.text: it rebuilds the string
+            for start, end in scope(text):
+                owners.append((doc, start))
+                pieces.append(text[start:end])
+        found: dict[int, list[Span]] = {}
+        for (doc, offset), piece in zip(owners, self.nlp.pipe(pieces, batch_size=batch_size), strict=True):
+            for ent in piece.ents:
+                span = doc.char_span(
+                    ent.start_char + offset, ent.end_char + offset, label=ent.label, alignment_mode="expand"
+                )
+                if span is not None:
+                    found.setdefault(id(doc), []).append(span)
+        for doc in docs:
+            doc.ents = found.get(id(doc), [])
+        return [self._artifacts(doc, "en") for doc in docs]
 
     def empty_artifacts(self, language: str = "en") -> NlpArtifacts:
         """Artifacts for a policy that needs no NER: skips spaCy entirely."""

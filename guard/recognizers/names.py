@@ -82,6 +82,10 @@ class Gazetteer:
             **lists,
         )
 
+    def knows(self, word: str) -> bool:
+        """A lower-cased word that is a first name, a surname or a place."""
+        return word in self.first_names or word in self.surnames or word in self.locations
+
     @staticmethod
     def people_from_csv(path: Path, column: str = "name") -> list[str]:
         """Full names from a directory export such as an org chart (one row per person)."""

@@ -71,7 +71,7 @@ class SpacyNerRecognizer(EntityRecognizer):
             return False
         # A lone unknown capitalised word at a sentence start or before a colon is usually
         # just a capitalised word ("Lorem", "Email:").
-        lone = len(words) == 1 and not self._known(words[0])
+        lone = len(words) == 1 and not self._gaz.knows(words[0])
         return not (
             lone and (_SENTENCE_START.search(text, max(0, start - 3), start) or text[end : end + 1] == ":")
         )
@@ -93,7 +93,3 @@ class SpacyNerRecognizer(EntityRecognizer):
         if entity == "PERSON" and word not in self._gaz.first_names and place_like:
             return "LOCATION"
         return entity
-
-    def _known(self, word: str) -> bool:
-        gaz = self._gaz
-        return word in gaz.first_names or word in gaz.surnames or word in gaz.locations

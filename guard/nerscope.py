@@ -1,0 +1,74 @@
+"""Which parts of a text are worth running NER on.
+
+spaCy's NER is ~90% of the guard's cost, and its answers are only kept when they start
+with a capital letter (``SpacyNerRecognizer._plausible``): lower-case names are the
+gazetteer's job. A sentence whose only capital is its first word, and that word is not a
+known name or place, cannot yield a kept entity (a lone unknown capitalised word at a
+sentence start is dropped too), so NER skips it. Chat prose is mostly such sentences.
+
+Adjacent candidate sentences stay together so the model keeps its context; the CNN sees
+four tokens either side, so a skipped neighbour changes little, and the evaluation set
+(``skein guard eval``) is the check that it changes nothing that matters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+# Sentence ends, as chunking.py cuts them: whitespace after ., !, ? or a newline.
+_SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+")
+# The pronoun "I" (and I'm, I'll, I've, I'd) is capitalised everywhere and names nobody.
+_PRONOUN_I = re.compile(r"(?<![\w'\u2019])I(?:['\u2019][a-z]{1,2})?(?![\w'\u2019])")
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+Span = tuple[int, int]
+
+
+class NerScope:
+    """Character ranges of a text that NER must see; ``known`` says whether a lower-cased
+    word is a first name, surname or place (so a capitalised first word may be one)."""
+
+    def __init__(self, known: Callable[[str], bool]) -> None:
+        self._known = known
+
+    def spans(self, text: str) -> list[Span]:
+        if text == text.lower():
+            return []  # no capital letter anywhere: the common case for short chat turns
+        merged: list[Span] = []
+        for start, end in _sentences(text):
+            if not self._needs_ner(text[start:end]):
+                continue
+            if merged and _only_space_between(text, merged[-1][1], start):
+                merged[-1] = (merged[-1][0], end)
+            else:
+                merged.append((start, end))
+        return merged
+
+    def _needs_ner(self, sentence: str) -> bool:
+        first, _, rest = sentence.partition(" ")
+        rest = _PRONOUN_I.sub("", rest)
+        if rest != rest.lower():
+            return True  # a capital past the first word: a possible name, place or org
+        word = _LETTERS.search(first)
+        if word is None or word.group() == word.group().lower():
+            return False
+        # "JOHN:" or "McKay" is more than a capitalised first letter.
+        tail = word.group()[1:]
+        return tail != tail.lower() or self._known(word.group().lower())
+
+
+def _sentences(text: str) -> list[Span]:
+    spans: list[Span] = []
+    start = 0
+    for cut in _SENTENCE_END.finditer(text):
+        if cut.start() > start:
+            spans.append((start, cut.start()))
+        start = cut.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+def _only_space_between(text: str, end: int, start: int) -> bool:
+    return not text[end:start].strip()
