@@ -10,6 +10,11 @@ Layout (schema version 1, in ``PRAGMA user_version``):
   the rows. It lets a restarted gateway continue its chain and lets ``verify`` notice records
   cut from the end, which a hash chain alone cannot.
 
+One live writer per chain: the sink holds an exclusive ``flock`` on
+``<file>.<instance_id>.lock`` while open, so a second process configured with the same
+``instance_id`` (say, two workers on one host with the defaults) is refused at start-up
+instead of corrupting the chain with duplicate sequence numbers.
+
 WAL with ``synchronous=NORMAL``: a commit is durable against a process crash, and against
 power loss up to the last checkpoint; readers (``skein audit tail``) never block the writer.
 """
@@ -17,6 +22,9 @@ power loss up to the last checkpoint; readers (``skein audit tail``) never block
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
+import re
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -146,6 +154,7 @@ class SqliteSink:
         # and there is exactly one writer. (No thread starts until the first call.)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skein-audit-sqlite")
         self._conn: sqlite3.Connection | None = None
+        self._lock_fd: int | None = None
         self._head = ChainHead()
 
     async def open(self) -> None:
@@ -154,12 +163,19 @@ class SqliteSink:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._open_sync)
 
     def _open_sync(self) -> None:
+        self._lock_fd = claim_chain(self._path, self._instance_id)
         try:
             conn = connect(self._path)
             self._head = read_head(conn, self._instance_id)
         except sqlite3.Error as exc:
+            self._release()
             raise AuditStoreError(f"cannot open audit log {self._path}: {exc}") from exc
         self._conn = conn
+
+    def _release(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops the flock
 
     @property
     def instance_id(self) -> str:
@@ -191,6 +207,7 @@ class SqliteSink:
                 await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
         finally:
             self._executor.shutdown(wait=True)
+            self._release()
 
     def _write_sync(self, rows: list[tuple[Any, ...]], head: ChainHead) -> None:
         conn = self._conn
@@ -224,6 +241,26 @@ class SqliteSink:
             prev = event.hash = body["hash"] = digest
             rows.append((self._instance_id, seq, *index_values(body), orjson.dumps(body).decode()))
         return rows, ChainHead(seq, prev)
+
+
+def claim_chain(path: Path, instance_id: str) -> int:
+    """Take the exclusive writer lock of one chain; raise if a live process holds it."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", instance_id)
+    lock_path = path.with_name(f"{path.name}.{safe}.lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise AuditStoreError(f"cannot create the audit lock {lock_path}: {exc}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise AuditStoreError(
+            f"audit chain {instance_id!r} in {path} is already written by another live process;"
+            " give each process its own audit.instance_id (SKEIN_AUDIT__INSTANCE_ID)"
+        ) from None
+    return fd
 
 
 def _json_roundtrip(body: dict[str, Any]) -> dict[str, Any]:

@@ -111,3 +111,25 @@ async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     sqlite3.connect(path).execute("PRAGMA user_version = 99")
     with pytest.raises(AuditStoreError, match="newer"):
         await SqliteSink(path).open()
+
+
+async def test_a_second_live_writer_of_one_chain_is_refused(
+    tmp_path: Path, make_event: Callable[..., AuditEvent]
+) -> None:
+    # Two processes on one host with the defaults share the host name as instance_id;
+    # the second must fail at start-up, not write duplicate sequence numbers later.
+    path = tmp_path / "a.db"
+    first = SqliteSink(path, "host-1")
+    await first.open()
+    with pytest.raises(AuditStoreError, match="already written by another live process"):
+        await SqliteSink(path, "host-1").open()
+    other = SqliteSink(path, "host-2")  # another chain in the same file is fine
+    await other.open()
+    await other.append([make_event(1)])
+    await other.close()
+    await first.close()
+    again = SqliteSink(path, "host-1")  # the lock goes with the process (or the close)
+    await again.open()
+    await again.append([make_event(2)])
+    await again.close()
+    assert again.head.seq == 1
