@@ -60,10 +60,7 @@ class HttpUpstream:
         self._headers = {"content-type": "application/json", "accept-encoding": "identity"}
         key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
         if key:
-            if settings.dialect == "anthropic":
-                self._headers["x-api-key"] = key
-            else:
-                self._headers["authorization"] = f"Bearer {key}"
+            self._headers["authorization"] = f"Bearer {key}"
 
     async def send(self, path: str, body: bytes, *, stream: bool) -> UpstreamResponse:
         try:
