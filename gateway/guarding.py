@@ -26,23 +26,33 @@ from guard import (
     GuardPolicy,
     GuardResult,
     KeyProvider,
+    OllamaNer,
+    OllamaSettings,
 )
 from guard import GuardSettings as EngineSettings
 from guard.detector import DetectorSettings
+from guard.pool import Backend
 from signing.schema import RoleProfile
 
 _POLICY_CACHE_LIMIT = 1024
 
 
-def build_guard(settings: GuardSettings, state_dir: Path) -> Guard:
-    """The guard for the app's lifespan (the caller starts and closes it)."""
+def build_guard(settings: GuardSettings, state_dir: Path, backend: Backend | None = None) -> Guard:
+    """The guard for the app's lifespan (the caller starts and closes it). ``backend``
+    replaces the worker pool (tests share one loaded model)."""
     engine = EngineSettings(
         detector=DetectorSettings(model=settings.model),
         executor=settings.executor,
         workers=settings.workers,
         timeout_s=settings.timeout_seconds,
     )
-    return Guard(_key_provider(settings, state_dir), engine)
+    second = settings.second_opinion
+    ollama = (
+        OllamaNer(OllamaSettings(second.model, second.host, second.timeout_seconds, second.max_chars))
+        if second is not None
+        else None
+    )
+    return Guard(_key_provider(settings, state_dir), engine, second_opinion=ollama, backend=backend)
 
 
 def _key_provider(settings: GuardSettings, state_dir: Path) -> KeyProvider:
@@ -112,7 +122,8 @@ class GuardStage:
 
 def _policy_from(spec: GuardSpec, profiles: list[RoleProfile]) -> GuardPolicy:
     """Several roles: every pattern applies, a term is allowed only if every role allows it,
-    and the guard fails open only if every role says so."""
+    the guard fails open only if every role says so, and asks for a second opinion if any
+    role does (more detection is the stricter choice)."""
     patterns = {
         (p.entity, p.regex): CustomPattern(p.entity, p.regex, p.score)
         for prof in profiles
@@ -127,4 +138,5 @@ def _policy_from(spec: GuardSpec, profiles: list[RoleProfile]) -> GuardPolicy:
         patterns=list(patterns.values()),
         allow_list=allowed,
         fail_open=bool(profiles) and all(prof.privacy.fail_open for prof in profiles),
+        second_opinion=any(prof.privacy.second_opinion for prof in profiles),
     )

@@ -162,6 +162,15 @@ class ProviderSettings(_Strict):
         return value
 
 
+class SecondOpinionSettings(_Strict):
+    """A local Ollama model asked for names the spaCy model missed (docs/guard.md)."""
+
+    model: str = "llama3.2:1b"
+    host: str | None = None  # None: the ollama client's OLLAMA_HOST, else 127.0.0.1:11434
+    timeout_seconds: float = Field(5.0, gt=0)  # a slower answer is dropped; the first opinion stands
+    max_chars: int = Field(8000, gt=0)  # longer texts are not sent
+
+
 class GuardSettings(_Strict):
     """The privacy guard's machinery; what it does per role lives in the role profiles."""
 
@@ -175,6 +184,8 @@ class GuardSettings(_Strict):
     vault_token_env: str = "VAULT_TOKEN"
     vault_mount: str | None = None  # default: "secret" for KV, "transit" for Transit
     vault_path: str = "skein/guard"  # KV path prefix or Transit key prefix
+    # Off unless set here AND a caller's profile sets privacy.second_opinion.
+    second_opinion: SecondOpinionSettings | None = None
 
 
 class AuditSettings(_Strict):

@@ -42,6 +42,11 @@ class OllamaNer:
         self.settings = settings
         self._client = client or ollama.AsyncClient(host=settings.host, timeout=settings.timeout_s)
 
+    async def aclose(self) -> None:
+        close = getattr(self._client, "close", None)  # test doubles may have none
+        if close is not None:
+            await close()
+
     async def find(self, text: str) -> list[Detection]:
         if not text.strip() or len(text) > self.settings.max_chars:
             return []

@@ -60,6 +60,8 @@ class Guard:
 
     async def aclose(self) -> None:
         await self._backend.aclose()
+        if self._second is not None:
+            await self._second.aclose()
 
     async def __aenter__(self) -> Guard:
         await self.start()

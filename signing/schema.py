@@ -116,6 +116,7 @@ class Privacy(_Strict):
     entities: tuple[str, ...] = ()  # empty: every entity the guard knows
     local_only: bool = False  # only providers marked local may serve this role
     fail_open: bool = False
+    second_opinion: bool = False  # also ask the gateway's Ollama model, if one is configured
     patterns: tuple[CustomPattern, ...] = ()
     allow_terms: tuple[str, ...] = ()
 

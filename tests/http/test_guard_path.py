@@ -6,11 +6,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 
+from gateway.guarding import build_guard
+from gateway.settings import SecondOpinionSettings, Settings
+from guard.detector import Detector, DetectorSettings
+from guard.pool import ThreadBackend
+from tests.support.gateway import running_gateway
+from tests.support.ollama import FakeOllama
 from tests.support.upstream import FakeProvider
 
 Bearer = Callable[..., dict[str, str]]
@@ -185,3 +192,36 @@ async def test_echo_provider_shows_what_left_the_building(
     echoed = response.json()["choices"][0]["message"]["content"]
     assert "alice@acme.com" not in echoed
     assert TOKEN.search(echoed)
+
+
+async def test_a_profile_can_ask_the_local_model_for_a_second_opinion(
+    gateway_settings: Settings,
+    detector: Detector,
+    bearer: Bearer,
+    fake_provider: FakeProvider,
+    tmp_path: Path,
+) -> None:
+    # Lower-case "zorblax quint" is no name spaCy or the gazetteer finds; the (fake) Ollama
+    # model does.
+    # legal's profile sets privacy.second_opinion; finance's does not.
+    text = "zorblax quint signed the NDA. [[echo]]"
+    with FakeOllama(("zorblax quint",)) as ollama:
+        guard_settings = gateway_settings.guard.model_copy(
+            update={"second_opinion": SecondOpinionSettings(host=ollama.host, timeout_seconds=10)}
+        )
+        backend = ThreadBackend(DetectorSettings(), detector=detector)
+        async with (
+            build_guard(guard_settings, tmp_path, backend=backend) as guard,
+            running_gateway(gateway_settings, guard=guard) as client,
+        ):
+            legal = await client.post(
+                CHAT, json={**chat(text), "model": "llama3.2"}, headers=bearer(roles=["legal"])
+            )
+            assert legal.status_code == 200, legal.text
+            assert "zorblax" not in _sent(fake_provider) and "<PERSON>" in _sent(fake_provider)
+            assert ollama.prompts and "zorblax quint" in ollama.prompts[-1]
+            asked = len(ollama.prompts)
+            finance = await client.post(CHAT, json=chat(text), headers=bearer(roles=["finance"]))
+            assert finance.status_code == 200
+            assert "zorblax quint" in _sent(fake_provider)  # first opinion only
+            assert len(ollama.prompts) == asked
