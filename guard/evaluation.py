@@ -18,6 +18,19 @@ from guard.policy import DEFAULT_ENTITIES, Detection, GuardPolicy, Mode
 
 TOLERANCE = 0.005  # a drop smaller than this is noise in a few hundred messages
 
+# The product's accuracy targets (issue 5, docs/guard.md): figure name -> minimum.
+TARGETS: dict[str, float] = {
+    **{
+        f"{entity}.recall": 0.99
+        for entity in ("EMAIL_ADDRESS", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS", "PHONE_NUMBER")
+    },
+    "PERSON.recall": 0.90,
+    "PERSON_lowercase.recall": 0.90,
+    "LOCATION.recall": 0.85,
+    "OVERALL.precision": 0.90,
+    "clean_share": 0.95,
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Sample:
@@ -50,6 +63,7 @@ class Report:
     per_entity: dict[str, Score] = field(default_factory=dict)
     clean_total: int = 0
     clean_untouched: int = 0
+    lowercase_person: Score = field(default_factory=Score)  # recall on names written in lower case
 
     @property
     def overall(self) -> Score:
@@ -68,6 +82,8 @@ class Report:
         for name, score in [*sorted(self.per_entity.items()), ("OVERALL", self.overall)]:
             for metric in ("precision", "recall", "f1"):
                 out[f"{name}.{metric}"] = round(getattr(score, metric), 4)
+        if self.lowercase_person.tp + self.lowercase_person.fn:
+            out["PERSON_lowercase.recall"] = round(self.lowercase_person.recall, 4)
         return out
 
     def table(self) -> str:
@@ -76,6 +92,10 @@ class Report:
             lines.append(
                 f"{name:<16}{s.precision:>8.3f}{s.recall:>8.3f}{s.f1:>8.3f}{s.tp:>6}{s.fp:>6}{s.fn:>6}"
             )
+        lower = self.lowercase_person
+        lines.append(
+            f"lower-case PERSON names found: {lower.tp}/{lower.tp + lower.fn} (recall {lower.recall:.3f})"
+        )
         lines.append(
             f"clean messages with no detection: {self.clean_untouched}/{self.clean_total} "
             f"({self.clean_share:.1%})"
@@ -130,9 +150,15 @@ def _score(report: Report, sample: Sample, detections: Iterable[Detection]) -> N
         else:
             matched.add(hit)
             report.per_entity[det.entity].tp += 1
-    for i, (entity, _, _) in enumerate(gold):
+    for i, (entity, start, end) in enumerate(gold):
         if i not in matched:
             report.per_entity[entity].fn += 1
+        value = sample.text[start:end]
+        if entity == "PERSON" and value == value.lower():
+            if i in matched:
+                report.lowercase_person.tp += 1
+            else:
+                report.lowercase_person.fn += 1
 
 
 def regressions(figures: Mapping[str, float], baseline: Mapping[str, float]) -> list[str]:
@@ -142,3 +168,15 @@ def regressions(figures: Mapping[str, float], baseline: Mapping[str, float]) -> 
         for name, value in sorted(baseline.items())
         if figures.get(name, 0.0) < value - TOLERANCE
     ]
+
+
+def target_report(figures: Mapping[str, float]) -> tuple[list[str], bool]:
+    """One line per target (met or MISSED) and whether all are met."""
+    lines, met = [], True
+    for name, minimum in TARGETS.items():
+        value = figures.get(name)
+        ok = value is not None and value >= minimum
+        met = met and ok
+        shown = "n/a" if value is None else f"{value:.3f}"
+        lines.append(f"  {'met   ' if ok else 'MISSED'} {name:<26} {shown:>6}  (target >= {minimum:.2f})")
+    return lines, met

@@ -1,7 +1,8 @@
 """`skein guard eval`: precision / recall / F1 of the PII guard on the labeled set.
 
-Exit codes: 0 when every figure is at or above the baseline (or no baseline was given),
-1 on a regression, 2 for a missing or unreadable data set or baseline.
+Exit codes: 0 when every accuracy target is met and no figure fell below the baseline (or
+no baseline was given), 1 on a missed target or a regression, 2 for a missing or
+unreadable data set or baseline.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from gateway.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
 from guard.detector import Detector, DetectorSettings
-from guard.evaluation import evaluate, load_samples, regressions
+from guard.evaluation import evaluate, load_samples, regressions, target_report
 
 _REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = _REPO / "tests" / "data" / "pii_eval.jsonl"
@@ -46,6 +47,9 @@ def _eval(args: argparse.Namespace) -> int:
     print(report.table())
     print(f"{len(samples)} messages in {elapsed:.2f}s")
     figures = report.figures()
+    lines, targets_met = target_report(figures)
+    print("targets:")
+    print("\n".join(lines))
     baseline_path: Path = args.baseline
     if args.write_baseline:
         baseline_path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n", "utf-8")
@@ -53,7 +57,7 @@ def _eval(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not baseline_path.is_file():
         print("no baseline to compare with")
-        return EXIT_OK
+        return EXIT_OK if targets_met else EXIT_FAILED
     try:
         baseline = json.loads(baseline_path.read_text("utf-8"))
     except (OSError, ValueError) as exc:
@@ -61,7 +65,7 @@ def _eval(args: argparse.Namespace) -> int:
     dropped = regressions(figures, baseline)
     for line in dropped:
         print(f"REGRESSION {line}")
-    if dropped:
+    if dropped or not targets_met:
         return EXIT_FAILED
-    print("no regression against the baseline")
+    print("no regression against the baseline; every target met")
     return EXIT_OK

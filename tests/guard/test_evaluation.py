@@ -11,7 +11,7 @@ from gateway.cli import guard_cmd
 from gateway.cli.main import build_parser
 from guard import GuardPolicy
 from guard.detector import Detector
-from guard.evaluation import evaluate, load_samples, regressions
+from guard.evaluation import TARGETS, evaluate, load_samples, regressions, target_report
 from tests.support.fixtures_guard import DATA
 
 SEED = DATA / "seed"
@@ -117,3 +117,13 @@ def test_eval_command_regression_exit(
     baseline.write_text(json.dumps({"PERSON.recall": 1.0}))
     assert _run("--baseline", str(baseline)) == 1
     assert "REGRESSION PERSON.recall" in capsys.readouterr().out
+
+
+def test_targets_are_reported_and_a_missed_one_fails() -> None:
+    figures = {name: 1.0 for name in TARGETS}
+    lines, met = target_report(figures)
+    assert met and len(lines) == len(TARGETS)
+    lines, met = target_report({**figures, "PERSON_lowercase.recall": 0.5})
+    assert not met
+    assert any(line.strip().startswith("MISSED PERSON_lowercase.recall") for line in lines)
+    assert not target_report({})[1]  # a figure the run could not compute is not a pass
