@@ -64,7 +64,8 @@ fi
 if (( $(nproc) < 2 )); then echo "warning: fewer than 2 CPUs, the pinning below is meaningless"; fi
 
 # keep the scratch directories (configs, logs, Skein's audit DB) of the last 3 runs only
-find bench/run -mindepth 1 -maxdepth 1 -type d -name '2*' 2>/dev/null | sort | head -n -3 | xargs -r rm -rf
+mkdir -p bench/run  # (a fresh clone has none; find would fail and stop the script)
+find bench/run -mindepth 1 -maxdepth 1 -type d -name '2*' | sort | head -n -3 | xargs -r rm -rf
 
 nice_prefix=()
 if [[ $(id -u) == 0 && "$NICE" != 0 ]]; then nice_prefix=(nice -n "$NICE"); fi
