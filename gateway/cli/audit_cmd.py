@@ -46,7 +46,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     tail = _action(actions, "tail", "show the most recent decisions", _tail)
     tail.add_argument("-n", type=int, default=20, help="how many records (default: 20)")
 
-    found = _action(actions, "query", "search decisions, newest first (Postgres)", _query)
+    found = _action(actions, "query", "search decisions, newest first (SQLite or Postgres)", _query)
     for flag, help_text in (
         ("--since", "ISO 8601 date/time, inclusive"),
         ("--until", "ISO 8601 date/time, exclusive"),
@@ -61,7 +61,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     found.add_argument("--before", type=int, help="page: the cursor printed by the previous page")
     found.add_argument("--json", action="store_true", help="print records as NDJSON")
 
-    prune = _action(actions, "prune", "delete old records, keeping each chain verifiable (Postgres)", _prune)
+    prune = _action(actions, "prune", "delete old records, keeping each chain verifiable", _prune)
     prune.add_argument("--older-than", required=True, help="age such as 90d, 12h (records before now-age)")
 
 
