@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from guard.policy import Detection
 
-_BOUNDARY = re.compile(r"(?<=[.!?\n])\s+")
+SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+")  # also the unit of guard.nerscope
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,7 @@ def split_text(part: int, text: str, max_chars: int) -> list[Piece]:
         return [Piece(part, 0, text)]
     pieces: list[Piece] = []
     start = 0
-    for match in _BOUNDARY.finditer(text):
+    for match in SENTENCE_END.finditer(text):
         if match.end() - start >= max_chars:
             pieces.append(Piece(part, start, text[start : match.end()]))
             start = match.end()

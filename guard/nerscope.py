@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-# Sentence ends, as chunking.py cuts them: whitespace after ., !, ? or a newline.
-_SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+")
+from guard.chunking import SENTENCE_END
+
 # The pronoun "I" (and I'm, I'll, I've, I'd) is capitalised everywhere and names nobody.
 _PRONOUN_I = re.compile(r"(?<![\w'\u2019])I(?:['\u2019][a-z]{1,2})?(?![\w'\u2019])")
 _LETTERS = re.compile(r"[^\W\d_]+")
@@ -61,7 +61,7 @@ class NerScope:
 def _sentences(text: str) -> list[Span]:
     spans: list[Span] = []
     start = 0
-    for cut in _SENTENCE_END.finditer(text):
+    for cut in SENTENCE_END.finditer(text):
         if cut.start() > start:
             spans.append((start, cut.start()))
         start = cut.end()

@@ -13,7 +13,7 @@ import numpy
 import spacy
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Span
 from thinc.api import NumpyOps
 
 from guard.errors import GuardConfigError
@@ -115,22 +115,23 @@ class NerOnlyNlpEngine(NlpEngine):
         recognizers see offsets into the text they analyse. Ranges start and end at
         whitespace, so a piece tokenizes exactly as it does inside the whole text."""
         docs = [self.nlp.make_doc(text) for text in texts]
-        owners: list[tuple[Doc, int]] = []  # (whole doc, character offset) per piece
+        found: list[list[Span]] = [[] for _ in docs]
+        owners: list[tuple[int, int]] = []  # (index of the text, character offset) per piece
         pieces: list[str] = []
-        for text, doc in zip(texts, docs, strict=True):  # not doc.text: it rebuilds the string
+        for index, text in enumerate(texts):  # the text, not doc.text: that rebuilds the string
             for start, end in scope(text):
-                owners.append((doc, start))
+                owners.append((index, start))
                 pieces.append(text[start:end])
-        found: dict[int, list[Span]] = {}
-        for (doc, offset), piece in zip(owners, self.nlp.pipe(pieces, batch_size=batch_size), strict=True):
+        for (index, offset), piece in zip(owners, self.nlp.pipe(pieces, batch_size=batch_size), strict=True):
+            doc = docs[index]
             for ent in piece.ents:
                 span = doc.char_span(
                     ent.start_char + offset, ent.end_char + offset, label=ent.label, alignment_mode="expand"
                 )
                 if span is not None:
-                    found.setdefault(id(doc), []).append(span)
-        for doc in docs:
-            doc.ents = found.get(id(doc), [])
+                    found[index].append(span)
+        for doc, ents in zip(docs, found, strict=True):
+            doc.ents = ents
         return [self._artifacts(doc, "en") for doc in docs]
 
     def empty_artifacts(self, language: str = "en") -> NlpArtifacts:
