@@ -70,5 +70,7 @@ def test_a_native_dialect_not_built_yet_says_what_to_use() -> None:
         "SKEIN_PROVIDERS__CLAUDE__BASE_URL": "https://api.anthropic.com",
         "SKEIN_PROVIDERS__CLAUDE__DIALECT": "anthropic",
     }
-    with pytest.raises(SettingsError, match=r"use dialect: openai with base_url https://api\.anthropic\.com/v1"):
+    with pytest.raises(
+        SettingsError, match=r"use dialect: openai with base_url https://api\.anthropic\.com/v1"
+    ):
         load_settings(None, env)
