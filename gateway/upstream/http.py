@@ -19,7 +19,10 @@ import aiohttp
 
 from gateway.errors import UpstreamError, UpstreamTimeout
 from gateway.settings import ProviderSettings
-from gateway.upstream.base import UpstreamResponse
+from gateway.upstream.base import UpstreamRequest, UpstreamResponse
+
+ANTHROPIC_VERSION = "2023-06-01"  # sent when the caller named none: the API's stable version
+_STREAM_TYPES = ("text/event-stream", "application/x-ndjson")
 
 # Response headers a proxy must not copy (hop-by-hop or recomputed by our server).
 _HOP_BY_HOP = frozenset(
@@ -51,29 +54,37 @@ def new_pool(limit: int = 1000) -> aiohttp.ClientSession:
 class HttpUpstream:
     def __init__(self, name: str, settings: ProviderSettings, pool: aiohttp.ClientSession) -> None:
         self.name = name
-        self.dialect: str = settings.dialect
+        self.family: str = settings.dialect
         self._base = settings.base_url.rstrip("/")
         self._pool = pool
         self._timeout = aiohttp.ClientTimeout(
             connect=settings.connect_timeout_seconds, sock_read=settings.read_timeout_seconds
         )
-        self._headers = {"content-type": "application/json", "accept-encoding": "identity"}
         key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
-        if key:
-            self._headers["authorization"] = f"Bearer {key}"
+        self._headers = {
+            "content-type": "application/json",
+            "accept-encoding": "identity",
+            **_auth(self.family, key),
+        }
 
-    async def send(self, path: str, body: bytes, *, stream: bool) -> UpstreamResponse:
+    async def send(self, request: UpstreamRequest) -> UpstreamResponse:
+        headers = {**request.headers, **self._headers} if request.headers else self._headers
+        if self.family == "anthropic" and "anthropic-version" not in headers:
+            headers = {**headers, "anthropic-version": ANTHROPIC_VERSION}
         try:
             resp = await self._pool.post(
-                self._base + path, data=body, headers=self._headers, timeout=self._timeout
+                self._base + request.dialect.upstream_path,
+                data=request.body,
+                headers=headers,
+                timeout=self._timeout,
             )
         except _NETWORK_ERRORS as exc:
             raise _translate(self.name, exc) from exc
         content_type = resp.headers.get("content-type", "application/json")
-        headers = {k.lower(): v for k, v in resp.headers.items() if k.lower() not in _HOP_BY_HOP}
-        if stream and resp.status == 200 and content_type.startswith("text/event-stream"):
+        headers_out = {k.lower(): v for k, v in resp.headers.items() if k.lower() not in _HOP_BY_HOP}
+        if request.stream and resp.status == 200 and content_type.startswith(_STREAM_TYPES):
             return UpstreamResponse(
-                resp.status, content_type, chunks=self._iter(resp), headers=headers, release=resp.release
+                resp.status, content_type, chunks=self._iter(resp), headers=headers_out, release=resp.release
             )
         try:
             data = await resp.read()
@@ -81,7 +92,7 @@ class HttpUpstream:
             resp.release()
             raise _translate(self.name, exc) from exc
         resp.release()
-        return UpstreamResponse(resp.status, content_type, body=data, headers=headers)
+        return UpstreamResponse(resp.status, content_type, body=data, headers=headers_out)
 
     async def _iter(self, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         try:
@@ -94,6 +105,15 @@ class HttpUpstream:
 
     async def aclose(self) -> None:
         return None  # the shared pool is closed by the lifespan
+
+
+def _auth(family: str, key: str | None) -> dict[str, str]:
+    """How each API family takes its key: Anthropic in x-api-key, the others as a Bearer token."""
+    if not key:
+        return {}
+    if family == "anthropic":
+        return {"x-api-key": key}
+    return {"authorization": f"Bearer {key}"}
 
 
 def _translate(provider: str, exc: BaseException) -> UpstreamError:
