@@ -149,6 +149,9 @@ class ProviderSettings(_Strict):
 
     base_url: str
     dialect: Literal["openai", "anthropic", "ollama", "echo"] = "openai"
+    # Also serves the OpenAI API under this path of base_url (Ollama and Anthropic do, at /v1):
+    # then /v1/chat/completions can reach this provider's models too.
+    openai_path: str | None = Field(None, pattern=r"^/[A-Za-z0-9/_.-]*$")
     api_key_env: str | None = None
     connect_timeout_seconds: float = Field(5.0, gt=0)
     read_timeout_seconds: float = Field(120.0, gt=0)

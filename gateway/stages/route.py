@@ -35,10 +35,10 @@ class RouteCall(Stage):
                 reason="provider_not_configured",
             )
         family = call.dialect.family
-        if upstream.family not in ("*", family):
+        if not upstream.speaks(family):
             raise BadRequest(
-                f"model {model} is served by provider {info.provider!r}, which speaks the"
-                f" {upstream.family} API, not the {family} API of {call.dialect.path}",
+                f"model {model} is served by provider {info.provider!r}, which does not speak the"
+                f" {family} API of {call.dialect.path}",
                 reason="dialect_mismatch",
             )
         call.route = Route(model, info, upstream)

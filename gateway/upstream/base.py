@@ -47,7 +47,10 @@ class Upstream(Protocol):
     """One configured provider, speaking one API family (its ``dialect`` setting)."""
 
     name: str
-    family: str  # openai | anthropic | ollama | "*" (the echo provider speaks them all)
+
+    def speaks(self, family: str) -> bool:
+        """Whether this provider serves the API family (openai, anthropic, ollama)."""
+        ...
 
     async def send(self, request: UpstreamRequest) -> UpstreamResponse: ...
 

@@ -22,7 +22,9 @@ STREAM_PIECE = 24  # characters per streamed delta: small enough to exercise chu
 
 class EchoUpstream:
     name = ECHO
-    family = "*"
+
+    def speaks(self, family: str) -> bool:
+        return True  # every dialect renders its own echo
 
     async def send(self, request: UpstreamRequest) -> UpstreamResponse:
         return request.dialect.echo(orjson.loads(request.body), stream=request.stream)

@@ -52,28 +52,32 @@ def new_pool(limit: int = 1000) -> aiohttp.ClientSession:
 
 
 class HttpUpstream:
+    """One provider. It speaks its ``dialect`` at ``base_url`` and, when ``openai_path`` is
+    set, the OpenAI API below that path too (Ollama and Anthropic both serve it)."""
+
     def __init__(self, name: str, settings: ProviderSettings, pool: aiohttp.ClientSession) -> None:
         self.name = name
-        self.family: str = settings.dialect
-        self._base = settings.base_url.rstrip("/")
+        base = settings.base_url.rstrip("/")
+        bases: dict[str, str] = {settings.dialect: base}
+        if settings.openai_path is not None:
+            bases.setdefault("openai", base + settings.openai_path.rstrip("/"))
+        key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
+        # Per API family: where to send and how to present the key (each family has its own way).
+        self._targets = {family: (url, _headers(family, key)) for family, url in bases.items()}
         self._pool = pool
         self._timeout = aiohttp.ClientTimeout(
             connect=settings.connect_timeout_seconds, sock_read=settings.read_timeout_seconds
         )
-        key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
-        self._headers = {
-            "content-type": "application/json",
-            "accept-encoding": "identity",
-            **_auth(self.family, key),
-        }
+
+    def speaks(self, family: str) -> bool:
+        return family in self._targets
 
     async def send(self, request: UpstreamRequest) -> UpstreamResponse:
-        headers = {**request.headers, **self._headers} if request.headers else self._headers
-        if self.family == "anthropic" and "anthropic-version" not in headers:
-            headers = {**headers, "anthropic-version": ANTHROPIC_VERSION}
+        base, own = self._targets[request.dialect.family]
+        headers = {**own, **request.headers} if request.headers else own  # only anthropic-version, -beta
         try:
             resp = await self._pool.post(
-                self._base + request.dialect.upstream_path,
+                base + request.dialect.upstream_path,
                 data=request.body,
                 headers=headers,
                 timeout=self._timeout,
@@ -107,13 +111,16 @@ class HttpUpstream:
         return None  # the shared pool is closed by the lifespan
 
 
-def _auth(family: str, key: str | None) -> dict[str, str]:
-    """How each API family takes its key: Anthropic in x-api-key, the others as a Bearer token."""
-    if not key:
-        return {}
+def _headers(family: str, key: str | None) -> dict[str, str]:
+    """Anthropic takes its key in x-api-key and wants an API version; the others a Bearer token."""
+    headers = {"content-type": "application/json", "accept-encoding": "identity"}
     if family == "anthropic":
-        return {"x-api-key": key}
-    return {"authorization": f"Bearer {key}"}
+        headers["anthropic-version"] = ANTHROPIC_VERSION  # the caller's own version wins
+        if key:
+            headers["x-api-key"] = key
+    elif key:
+        headers["authorization"] = f"Bearer {key}"
+    return headers
 
 
 def _translate(provider: str, exc: BaseException) -> UpstreamError:
