@@ -26,6 +26,8 @@ from gateway.audit.writer import AuditWriter
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.devkey import DevKey
 from gateway.bundle.setup import open_bundles
+from gateway.db.controller import ControllerStoreError
+from gateway.db.stores import controller_store_from_settings
 from gateway.dialects.registry import MODEL_ROUTES
 from gateway.errors import BadRequest, GatewayError, MethodNotAllowed, NotFound
 from gateway.guarding import build_guard
@@ -124,6 +126,16 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         await guard.start()  # loads the NER model in the workers once, before traffic
         stack.push_async_callback(guard.aclose)
 
+    # Tasks, approvals, sessions: in the audit database (SQLite file, or the Postgres schema). A
+    # store that cannot open yet (Postgres down) does not stop start-up: open() is idempotent,
+    # and whoever uses it opens it first and answers 503 while it cannot.
+    controller = controller_store_from_settings(settings)
+    stack.push_async_callback(controller.close)
+    try:
+        await controller.open()
+    except ControllerStoreError as exc:
+        log.error("controller store unavailable at start-up: %s", exc)
+
     # Redis-backed budgets, rate limits and idempotency when state.backend is redis.
     state = await open_shared_state(settings.state, stack)
     usage = state.usage if state else MemoryUsageStore()
@@ -178,6 +190,7 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         model_call=model_call,
         model_list=model_list,
         audit_query=audit_query,
+        controller=controller,
         state=state,
     )
 

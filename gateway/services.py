@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from gateway.audit.writer import AuditWriter
 from gateway.auth.authenticator import Authenticator
 from gateway.bundle.store import BundleStore
+from gateway.db.controller import ControllerStore
 from gateway.http.answers import ModelAnswers
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline
@@ -36,4 +37,5 @@ class Gateway:
     model_call: Pipeline  # POST routes of every model dialect
     model_list: Pipeline  # GET /v1/models, GET /api/tags
     audit_query: Pipeline  # GET /audit
+    controller: ControllerStore  # tasks, approvals, sessions (open() before use: it may not be yet)
     state: SharedState | None = None  # Redis: budgets, rate limits, idempotency (None: memory)
