@@ -1,13 +1,16 @@
 """The active bundle: one immutable object, swapped atomically.
 
 ``BundleStore.load()`` fetches from the source (which verifies a signed bundle before it
-returns anything), compiles the policy (a new engine per bundle) and only then replaces
-the active bundle with a single reference assignment. A request takes ``current()`` once
-and keeps that object to the end, so a swap never mixes the profiles of one bundle with
-the policy of another, in-flight requests finish on the bundle they started with, and none
-waits for a load. A failed load keeps the last good bundle, is logged with its reason code,
-counted (``rejected``: the bundle was refused; ``error``: it could not be fetched) and shown
-in ``/readyz``; with no good bundle at all, requests get ``503 no_bundle``.
+returns anything), exercises the policy in a separate process (compile, the bundle's own
+tests, a smoke corpus of inputs: ``gateway.policy.exercise``, so a policy that crashes or
+hangs the engine is refused before it can serve), compiles it (a new engine per bundle)
+and only then replaces the active bundle with a single reference assignment. A request
+takes ``current()`` once and keeps that object to the end, so a swap never mixes the
+profiles of one bundle with the policy of another, in-flight requests finish on the bundle
+they started with, and none waits for a load. A failed load keeps the last good bundle, is
+logged with its reason code, counted (``rejected``: the bundle was refused; ``error``: it
+could not be fetched) and shown in ``/readyz``; with no good bundle at all, requests get
+``503 no_bundle``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from gateway.bundle.source import BundleContent, BundleSource, DirectorySource, 
 from gateway.errors import Unavailable
 from gateway.policy.embedded import EmbeddedEngine
 from gateway.policy.engine import PolicyEngine
+from gateway.policy.exercise import DEFAULT_TIMEOUT_SECONDS, ExerciseError, exercise
 from gateway.policy.rego_data import bundle_data
 from gateway.policy.remote import RemoteEngine
 from gateway.settings import BundleSettings, PolicySettings
@@ -56,6 +60,8 @@ class BundleMetrics(Protocol):
 
     def set_known_labels(self, *, models: Iterable[str], roles: Iterable[str]) -> None: ...
 
+    def count_policy_fault(self, kind: Literal["error", "panic", "result"]) -> None: ...
+
 
 class BundleError(Exception):
     """A bundle could not be loaded; ``reason`` is a stable code, the message names the file."""
@@ -74,8 +80,10 @@ class BundleStore:
         *,
         source: BundleSource | None = None,
         metrics: BundleMetrics | None = None,
+        exercise_timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         self._policy = policy
+        self._exercise_timeout = exercise_timeout
         self.source = source or DirectorySource(bundle.policies_dir, bundle.profiles_dir)
         self._metrics = metrics
         self._active: ActiveBundle | None = None
@@ -123,7 +131,7 @@ class BundleStore:
                 if self._active is not None and content.digest == self._active.digest:
                     self._error = None  # the source is back to what serves: nothing to swap
                     return self._active
-                # Compiling takes tens of milliseconds: keep it off the event loop.
+                # Exercising and compiling take a fraction of a second: off the event loop.
                 bundle = await asyncio.to_thread(self._build, content)
             except Exception as exc:
                 raise self._failed(exc) from exc
@@ -193,13 +201,19 @@ class BundleStore:
                 )
             return self._remote
         data = bundle_data(content.catalog, content.profiles)
-        return EmbeddedEngine(content.policies, data, cache_size=self._policy.decision_cache_size)
+        exercise(content.policies, content.tests, data, timeout=self._exercise_timeout)
+        on_fault = self._metrics.count_policy_fault if self._metrics is not None else None
+        return EmbeddedEngine(
+            content.policies, data, cache_size=self._policy.decision_cache_size, on_fault=on_fault
+        )
 
 
 def classify(exc: Exception) -> BundleError:
     """Map what went wrong to a reason code: the metric's result and /readyz's ``reason``."""
     if isinstance(exc, BundleError):
         return exc
+    if isinstance(exc, ExerciseError):  # compiled, but crashed, hung or failed its checks
+        return BundleError(str(exc), reason=exc.reason, result="rejected")
     if isinstance(exc, SourceError):
         return BundleError(str(exc), reason=exc.reason, result="error")
     if isinstance(exc, SigningError):  # before ValueError: it is one
