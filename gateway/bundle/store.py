@@ -131,8 +131,11 @@ class BundleStore:
                 if self._active is not None and content.digest == self._active.digest:
                     self._error = None  # the source is back to what serves: nothing to swap
                     return self._active
-                # Exercising and compiling take a fraction of a second: off the event loop.
-                bundle = await asyncio.to_thread(self._build, content)
+                # The exercise (a child process, a fraction of a second) runs off the loop;
+                # the compile runs on it, because the engine may only ever be used (and
+                # dropped) by the thread that made it, and that is the loop's thread.
+                await asyncio.to_thread(self._exercise, content)
+                bundle = self._build(content)
             except Exception as exc:
                 raise self._failed(exc) from exc
             self._activate(bundle, time.perf_counter() - started)
@@ -190,6 +193,21 @@ class BundleStore:
             signer=content.signer,
         )
 
+    def _exercise(self, content: BundleContent) -> None:
+        """Refuse a bundle that fails, crashes or hangs the embedded engine (a child process)."""
+        if self._policy.engine == "remote":
+            return  # OPA evaluates it, not this process
+        data = bundle_data(content.catalog, content.profiles)
+        report = exercise(content.policies, content.tests, data, timeout=self._exercise_timeout)
+        if report.failed:
+            log.warning(
+                "bundle %s: %d of its own tests fail (it is loaded anyway): %s",
+                content.revision or content.digest[:12],
+                len(report.failed),
+                ", ".join(report.failed[:5]),
+                extra={"failed_tests": list(report.failed)},
+            )
+
     def _engine(self, content: BundleContent) -> PolicyEngine:
         if self._policy.engine == "remote":
             # The OPA server loads the bundle itself; one client serves every revision.
@@ -201,7 +219,6 @@ class BundleStore:
                 )
             return self._remote
         data = bundle_data(content.catalog, content.profiles)
-        exercise(content.policies, content.tests, data, timeout=self._exercise_timeout)
         on_fault = self._metrics.count_policy_fault if self._metrics is not None else None
         return EmbeddedEngine(
             content.policies, data, cache_size=self._policy.decision_cache_size, on_fault=on_fault

@@ -12,9 +12,11 @@ engine offers no time or instruction limit through its Python API, so a policy t
 on some input is caught before it serves, by the load-time exercise in a separate process
 (``gateway.policy.exercise``), not here. docs/policy-guide.md, "Engine faults", has the rest.
 
-The engine is not safe for concurrent use, so one lock serialises every call. Calls stay
-on the event loop thread: a decision takes a fraction of a millisecond, less than the
-cost of handing it to a worker thread (docs/policy-guide.md, "Performance").
+The engine is not safe for concurrent use, so one lock serialises every call, and it is
+bound to the thread that made it (regorus's Python objects are "unsendable": used or
+dropped on another thread, they raise). So an ``EmbeddedEngine`` is made and used on the
+event loop thread: a decision takes a fraction of a millisecond, less than the cost of
+handing it to a worker thread (docs/policy-guide.md, "Performance").
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ is refused, with a reason code and the step that failed, when:
 
 * it does not compile (``policy_compile_error``), calls a builtin the engine lacks
   (``unsupported_builtin``, checked before the child starts);
-* one of its tests fails or errors (``policy_test_failed``);
+* the engine fails on one of its tests (``policy_test_error``); a test that is merely false
+  is reported (``ExerciseReport.failed``, logged), not refused: it says the bundle's
+  expectations and its data disagree, which ``skein policy test`` is there to show;
 * an input gets an engine error or panic (``policy_engine_fault``), or an undefined or
   malformed decision (``policy_decision_malformed``);
 * the child dies, say the engine aborts (``policy_engine_crash``), or does not finish
@@ -56,6 +58,7 @@ class ExerciseError(Exception):
 class ExerciseReport:
     tests: int
     inputs: int
+    failed: tuple[str, ...] = ()  # tests that were false or undefined (ids)
 
 
 def exercise(
@@ -87,7 +90,7 @@ def exercise(
     result = _result(done.stdout)
     if not result.get("ok"):
         raise ExerciseError(str(result.get("reason")), str(result.get("message")))
-    return ExerciseReport(int(result["tests"]), int(result["inputs"]))
+    return ExerciseReport(int(result["tests"]), int(result["inputs"]), tuple(result["failed"]))
 
 
 def _death(code: int) -> str:
@@ -133,13 +136,14 @@ def _run(payload: Mapping[str, Any]) -> dict[str, Any]:
         runner = RegoTestRunner({**modules, **tests}, data)
     except Unavailable as exc:
         return _refused("policy_compile_error", exc.message)
+    failed = []
     for test in runner.tests:
         _step(f"test {test.id}")
         outcome = runner.run(test)
-        if not outcome.passed:
-            line = outcome.failure.line if outcome.failure else None
-            detail = outcome.error or f"false or undefined at line {line}"
-            return _refused("policy_test_failed", f"{test.id} {outcome.outcome}: {detail}")
+        if outcome.outcome == "error":
+            return _refused("policy_test_error", f"{test.id}: the engine failed: {outcome.error}")
+        if outcome.outcome == "fail":
+            failed.append(test.id)
     inputs = smoke_inputs(data)
     for index, policy_input in enumerate(inputs):
         shown = orjson.dumps(policy_input).decode()[:300]
@@ -150,7 +154,7 @@ def _run(payload: Mapping[str, Any]) -> dict[str, Any]:
             return _refused("policy_engine_fault", f"engine {fault.kind} on input {shown}: {fault.detail}")
         except Unavailable as exc:
             return _refused("policy_decision_malformed", f"{exc.message}, for input {shown}")
-    return {"ok": True, "tests": len(runner.tests), "inputs": len(inputs)}
+    return {"ok": True, "tests": len(runner.tests), "failed": failed, "inputs": len(inputs)}
 
 
 def _refused(reason: str, message: str) -> dict[str, Any]:

@@ -17,9 +17,12 @@ trusted: :class:`CompiledPolicy` goes back to a fresh clone of the compiled prot
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import json
 import re
+import threading
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any, Literal
@@ -51,9 +54,14 @@ def regorus() -> ModuleType:
 class CompiledPolicy:
     """Modules and data compiled once; ``evaluate`` runs one rule for one input.
 
-    Not safe for concurrent use (the engine is one mutable object): callers serialise."""
+    Not safe for concurrent use (the engine is one mutable object): callers serialise. Bound
+    to the thread that made it: regorus's objects are "unsendable" (pyo3 refuses to use or
+    drop them on another thread), so use it where it was made; ``__del__`` sends them back
+    to that thread's event loop if the garbage collector frees them elsewhere."""
 
     def __init__(self, modules: Mapping[str, str], data: Mapping[str, Any]) -> None:
+        self._owner = threading.get_ident()
+        self._loop = _running_loop()
         engine = regorus().Engine()
         try:
             for name in sorted(modules):
@@ -63,9 +71,23 @@ class CompiledPolicy:
             # first query; a trivial one makes those errors compile errors, here and now.
             engine.eval_query("true")
         except Exception as exc:
-            raise PolicyCompileError(f"policy does not compile: {describe(exc)}") from exc
+            message = f"policy does not compile: {describe(exc)}"
+            engine = None  # not kept alive by the traceback (see __del__)
+            raise PolicyCompileError(message) from None
         self._prototype = engine
         self._engine = engine.clone()
+
+    def __del__(self) -> None:
+        loop = getattr(self, "_loop", None)
+        if threading.get_ident() == getattr(self, "_owner", None) or loop is None or loop.is_closed():
+            return
+        # Freed on another thread (a garbage collection there): hand the engines to the
+        # owner's loop inside a list, so this thread never holds the last reference to one;
+        # ``box.clear`` drops them there.
+        box = [getattr(self, "_prototype", None), getattr(self, "_engine", None)]
+        self._prototype = self._engine = None
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing to do
+            loop.call_soon_threadsafe(box.clear)
 
     def evaluate(self, path: str, policy_input: Any) -> Any:
         """The value of ``path`` (``data.gateway.decision``) for ``policy_input``; None if undefined."""
@@ -107,6 +129,13 @@ class CompiledPolicy:
             self._engine = self._prototype.clone()
             return EngineFault("panic", f"the engine panicked: {describe(exc)}")
         raise exc  # KeyboardInterrupt, SystemExit, CancelledError: not the engine's business
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _covered(report: str) -> dict[str, set[int]]:
