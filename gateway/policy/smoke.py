@@ -8,8 +8,8 @@ well-formed decision; an engine error, a panic, a crash or a hang on any of them
 it (``gateway.policy.exercise``). Inputs have the shape the gateway builds: hostile values,
 not hostile types (a model action always names a model, as a string). The embedded engine
 raises on a builtin given the wrong type where OPA's default is "undefined", so a type the
-gateway never sends would only measure that difference (docs/policy-guide.md). The corpus is deterministic and a
-few hundred inputs.
+gateway never sends would only measure that difference (docs/policy-guide.md). The corpus
+is deterministic and a few hundred inputs.
 """
 
 from __future__ import annotations
