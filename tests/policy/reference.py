@@ -90,4 +90,4 @@ class RemoteOpa:
         if response.status_code != 200:
             raise EngineError(response.text)
         body = response.json()
-        return body["result"] if "result" in body else UNDEFINED
+        return body.get("result", UNDEFINED)
