@@ -141,7 +141,7 @@ def _run(payload: Mapping[str, Any]) -> dict[str, Any]:
         _step(f"test {test.id}")
         outcome = runner.run(test)
         if outcome.outcome == "error":
-            return _refused("policy_test_error", f"{test.id}: the engine failed: {outcome.error}")
+            return _refused("policy_test_error", f"test {test.id}: the engine failed: {outcome.error}")
         if outcome.outcome == "fail":
             failed.append(test.id)
     inputs = smoke_inputs(data)
