@@ -13,8 +13,13 @@ is refused, with a reason code and the step that failed, when:
   expectations and its data disagree, which ``skein policy test`` is there to show;
 * an input gets an engine error or panic (``policy_engine_fault``), or an undefined or
   malformed decision (``policy_decision_malformed``);
-* the child dies, say the engine aborts (``policy_engine_crash``), or does not finish
-  within the timeout (``policy_engine_timeout``).
+* the child dies, say the engine aborts (``policy_engine_crash``), or spends more than the
+  timeout in CPU time (``policy_engine_timeout``).
+
+The timeout is CPU time, enforced by the kernel (``RLIMIT_CPU``), not wall time: a policy that
+spins is stopped after the same amount of work on a quiet or a saturated machine, and a busy
+host cannot make a good bundle look like a hanging one. A generous wall-clock limit stays as a
+backstop for a child that blocks without spinning.
 
 The child reports each step on stdout before it runs it, so a crash or a hang names the
 test or input that caused it. Its address space is capped (``CHILD_MEMORY_BYTES``), so a
@@ -41,8 +46,9 @@ from gateway.policy.interpreter import EngineFault
 from gateway.policy.rego_tests import RegoTestRunner
 from gateway.policy.smoke import smoke_inputs
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_TIMEOUT_SECONDS = 30.0  # CPU seconds: the sample bundle needs about one
 CHILD_MEMORY_BYTES = 2 * 1024**3
+_WALL_FACTOR = 20  # the wall-clock backstop: CPU timeout x this, at least a minute
 _ROOT = Path(__file__).resolve().parents[2]  # where `-m gateway...` resolves from
 
 
@@ -74,14 +80,14 @@ def exercise(
 
     check_builtins({**modules, **tests})
     payload = orjson.dumps({"modules": modules, "tests": tests, "data": data})
-    command = [sys.executable, "-m", "gateway.policy.exercise"]
+    command = [sys.executable, "-m", "gateway.policy.exercise", str(max(1, round(timeout)))]
+    wall = max(60.0, timeout * _WALL_FACTOR)
     try:
-        done = subprocess.run(command, input=payload, capture_output=True, timeout=timeout, cwd=_ROOT)
+        done = subprocess.run(command, input=payload, capture_output=True, timeout=wall, cwd=_ROOT)
     except subprocess.TimeoutExpired as exc:
-        raise ExerciseError(
-            "policy_engine_timeout",
-            f"the policy did not finish within {timeout:g} s, at {_last_step(exc.stdout)}",
-        ) from exc
+        raise _timeout(f"{wall:g} s", exc.stdout) from exc
+    if done.returncode in (-signal.SIGXCPU, -signal.SIGKILL):  # the kernel's CPU limit
+        raise _timeout(f"{timeout:g} s of CPU time", done.stdout)
     if done.returncode != 0:
         raise ExerciseError(
             "policy_engine_crash",
@@ -91,6 +97,12 @@ def exercise(
     if not result.get("ok"):
         raise ExerciseError(str(result.get("reason")), str(result.get("message")))
     return ExerciseReport(int(result["tests"]), int(result["inputs"]), tuple(result["failed"]))
+
+
+def _timeout(limit: str, stdout: bytes | str | None) -> ExerciseError:
+    return ExerciseError(
+        "policy_engine_timeout", f"the policy did not finish within {limit}, at {_last_step(stdout)}"
+    )
 
 
 def _death(code: int) -> str:
@@ -161,11 +173,18 @@ def _refused(reason: str, message: str) -> dict[str, Any]:
     return {"ok": False, "reason": reason, "message": message}
 
 
-def main() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    cap = CHILD_MEMORY_BYTES if hard == resource.RLIM_INFINITY else min(CHILD_MEMORY_BYTES, hard)
+def _cap(limit: int, value: int) -> None:
+    """Lower a resource limit of this process to ``value`` (never raise it)."""
+    soft, hard = resource.getrlimit(limit)
+    cap = value if hard == resource.RLIM_INFINITY else min(value, hard)
     if soft == resource.RLIM_INFINITY or soft > cap:
-        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+        resource.setrlimit(limit, (cap, hard))
+
+
+def main() -> int:
+    _cap(resource.RLIMIT_AS, CHILD_MEMORY_BYTES)
+    if len(sys.argv) > 1:
+        _cap(resource.RLIMIT_CPU, int(sys.argv[1]))  # SIGXCPU once spent: a policy that spins
     result = _run(orjson.loads(sys.stdin.buffer.read()))
     sys.stdout.write("result " + orjson.dumps(result).decode() + "\n")
     return 0
