@@ -59,7 +59,7 @@ def build_bundle(
 def _check_engine_support(files: Mapping[str, bytes]) -> None:
     """Refuse a call of a builtin the embedded engine lacks, here rather than at a request."""
     # Imported here: signing.engine imports this module's data-file names.
-    from signing.engine import check_builtins
+    from signing.builtins import check_builtins
 
     modules = {}
     for name, content in files.items():

@@ -76,7 +76,7 @@ def exercise(
 ) -> ExerciseReport:
     """Run the bundle in a child process; raise ``ExerciseError`` when it must not serve."""
     # Imported here: the signing package costs the child a second of imports it never uses.
-    from signing.engine import check_builtins
+    from signing.builtins import check_builtins
 
     check_builtins({**modules, **tests})
     payload = orjson.dumps({"modules": modules, "tests": tests, "data": data})
