@@ -11,12 +11,12 @@ test_the_decision_has_exactly_the_contract_keys if {
 	object.keys(gateway.decision.guard) == {"mode", "entities"}
 }
 
-input_default_deny_for_an_unknown_action := {"principal": {"roles": ["finance"]}, "action": "task.send"}
+input_default_deny_for_an_unknown_action := {"principal": {"roles": ["finance"]}, "action": "rocket.launch"}
 
 test_default_deny_for_an_unknown_action if {
 	not gateway.decision.allow
 	only_reason(gateway.decision) == "no_rule_matched"
-	message(gateway.decision, "no_rule_matched") == "no rule allows action task.send for roles finance"
+	message(gateway.decision, "no_rule_matched") == "no rule allows action rocket.launch for roles finance"
 }
 
 input_default_deny_when_the_model_is_missing := {"principal": {"roles": ["finance"]}, "action": "chat"}
