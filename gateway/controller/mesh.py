@@ -24,8 +24,8 @@ from typing import Any
 
 import orjson
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import CallToolResult, TextContent
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -119,7 +119,7 @@ class AgentMesh:
             ctx: Context,
             payload: dict[str, Any] | None = None,
             idempotency_key: str | None = None,
-        ) -> dict[str, Any]:
+        ) -> CallToolResult:
             """Send a task to a role's inbox (e.g. a budget approval to the manager). Returns the task;
             its id is what request_approval and fetch_status take. A retry with the same
             idempotency_key returns the first answer instead of a second task."""
@@ -134,7 +134,7 @@ class AgentMesh:
         @server.tool()
         async def request_approval(
             task_id: str, reason: str, ctx: Context, idempotency_key: str | None = None
-        ) -> dict[str, Any]:
+        ) -> CallToolResult:
             """Ask for an approval of a task. The approver is the requester's manager in the org chart,
             else the approver role of its profile. Returns the approval (status pending)."""
             args = {"task_id": task_id, "reason": reason}
@@ -143,13 +143,13 @@ class AgentMesh:
         @server.tool()
         async def notify(
             target_role: str, message: str, ctx: Context, priority: Priority = "normal"
-        ) -> dict[str, Any]:
+        ) -> CallToolResult:
             """Leave a notification for every holder of a role (GET /api/v1/notifications)."""
             args = {"target_role": target_role, "message": message, "priority": priority}
             return await run("notify", ctx, body=args)
 
         @server.tool()
-        async def fetch_status(task_id: str, ctx: Context) -> dict[str, Any]:
+        async def fetch_status(task_id: str, ctx: Context) -> CallToolResult:
             """A task's status and the status of its approvals (approval: pending, approved, ...)."""
             return await run("fetch_status", ctx, path_params={"task_id": task_id})
 
@@ -161,7 +161,7 @@ class AgentMesh:
         body: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         path_params: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> CallToolResult:
         incoming = {name.lower(): value for name, value in (ctx.headers or {}).items()}
         headers = {name: incoming[name] for name in _CREDENTIALS if name in incoming}
         headers["content-type"] = "application/json"
@@ -175,10 +175,11 @@ class AgentMesh:
         call.audit(tool=f"{MESH_SERVER}__{tool}")
         response = await self._api.run_tool(call, tool)
         answer: dict[str, Any] = orjson.loads(bytes(response.body))
-        if response.status_code >= 400:
-            # The controller's error, as the tool's error text: reason code, message, status.
-            raise ToolError(orjson.dumps({"status": response.status_code, **answer}).decode())
-        return answer
+        failed = response.status_code >= 400
+        if failed:  # the controller's error as the tool's error: status, reason code, message
+            answer = {"status": response.status_code, **answer}
+        text = TextContent(type="text", text=orjson.dumps(answer).decode())
+        return CallToolResult(content=[text], structured_content=None if failed else answer, is_error=failed)
 
 
 def _body(raw: bytes) -> Callable[[int], Awaitable[bytes]]:
