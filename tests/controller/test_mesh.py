@@ -28,10 +28,13 @@ async def mesh(api: Api, headers: dict[str, str]) -> AsyncIterator[ClientSession
         await app(scope, receive, send)
 
     http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=asgi), headers=headers)
-    async with http, streamable_http_client(MESH, http_client=http) as (read, write):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            yield session
+    async with (
+        http,
+        streamable_http_client(MESH, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield session
 
 
 def answer(result: Any) -> dict[str, Any]:
