@@ -35,7 +35,7 @@ def test_the_budget_approval_demo_runs(tmp_path: Path) -> None:
             "BIN": str(Path(sys.executable).parent),
         }
         run = subprocess.run(
-            [str(REPO / "deploy/scripts/demo-mesh.sh")], capture_output=True, text=True, timeout=120, env=env
+            [str(REPO / "deploy/scripts/demo-mesh.sh")], capture_output=True, text=True, timeout=600, env=env
         )
     out = run.stdout
     assert run.returncode == 0, out + run.stderr
