@@ -26,6 +26,8 @@ from gateway.audit.writer import AuditWriter
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.devkey import DevKey
 from gateway.bundle.setup import open_bundles
+from gateway.controller.mesh import MOUNT_PATH
+from gateway.controller.setup import MeshRoute, open_controller
 from gateway.db.controller import ControllerStoreError
 from gateway.db.stores import controller_store_from_settings
 from gateway.dialects.registry import MODEL_ROUTES
@@ -33,6 +35,7 @@ from gateway.errors import BadRequest, GatewayError, MethodNotAllowed, NotFound
 from gateway.guarding import build_guard
 from gateway.http import audit_api, models, ops, proxy
 from gateway.http.answers import ModelAnswers
+from gateway.http.controller import controller_routes
 from gateway.http.errors import error_response
 from gateway.http.fastpath import FastPaths
 from gateway.metrics import Metrics
@@ -84,6 +87,8 @@ def create_app(settings: Settings, *, guard: Guard | None = None) -> FastPaths:
         Route("/metrics", ops.metrics, methods=["GET"]),
         Route("/.well-known/jwks.json", ops.jwks, methods=["GET"]),
         Route("/.well-known/openid-configuration", ops.openid_configuration, methods=["GET"]),
+        *controller_routes(),  # /api/v1/... and /openapi.json
+        Route(MOUNT_PATH, MeshRoute()),  # the agent mesh (MCP: POST, GET, DELETE)
     ]
     app = Starlette(
         routes=routes,
@@ -177,6 +182,15 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         answers.error,
         recorder,
     )
+    controller_api, mesh = await open_controller(
+        settings,
+        controller,
+        stack,
+        authenticate=authenticate,
+        profile=profile,
+        idempotency=state.idempotency if state else None,
+        recorder=recorder,
+    )
     return Gateway(
         settings=settings,
         metrics=metrics,
@@ -191,6 +205,8 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         audit_query=audit_query,
         controller=controller,
         state=state,
+        controller_api=controller_api,
+        mesh=mesh,
     )
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from gateway.audit.writer import AuditWriter
 from gateway.auth.authenticator import Authenticator
 from gateway.bundle.store import BundleStore
+from gateway.controller.mesh import AgentMesh
+from gateway.controller.wiring import ControllerApi
 from gateway.db.controller import ControllerStore
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline
@@ -37,3 +39,5 @@ class Gateway:
     audit_query: Pipeline  # GET /audit
     controller: ControllerStore  # tasks, approvals, sessions (open() before use: it may not be yet)
     state: SharedState | None = None  # Redis: budgets, rate limits, idempotency (None: memory)
+    controller_api: ControllerApi | None = None  # /api/v1: one pipeline per operation
+    mesh: AgentMesh | None = None  # the agent mesh MCP server (/internal/mcp/agent_mesh)

@@ -236,6 +236,16 @@ class StateSettings(_Strict):
     tenant_budgets: dict[str, ScopeBudget] = {}
 
 
+class ControllerSettings(_Strict):
+    """The controller API and the agent mesh (docs/controller.md)."""
+
+    approval_ttl_seconds: int = Field(72 * 3600, gt=0)  # a pending approval expires then
+    session_ttl_seconds: int = Field(8 * 3600, gt=0)  # a session's lifetime unless it asks
+    max_session_ttl_seconds: int = Field(7 * 24 * 3600, gt=0)
+    sweep_interval_seconds: float = Field(30.0, gt=0)  # how often expiry is applied
+    mesh: bool = True  # host the agent mesh MCP server (/internal/mcp/agent_mesh)
+
+
 class Settings(_Strict):
     state_dir: Path = Path(".skein")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -248,6 +258,7 @@ class Settings(_Strict):
     audit: AuditSettings = AuditSettings()
     guard: GuardSettings = GuardSettings()
     state: StateSettings = StateSettings()
+    controller: ControllerSettings = ControllerSettings()
 
     @property
     def audit_db_path(self) -> Path:

@@ -9,10 +9,10 @@ test_the_decision_has_exactly_the_contract_keys if {
 }
 
 test_default_deny_for_an_unknown_action if {
-	d := data.gateway.decision with input as {"principal": {"roles": ["finance"]}, "action": "task.send"}
+	d := data.gateway.decision with input as {"principal": {"roles": ["finance"]}, "action": "rocket.launch"}
 	not d.allow
 	codes(d) == ["no_rule_matched"]
-	message(d, "no_rule_matched") == "no rule allows action task.send for roles finance"
+	message(d, "no_rule_matched") == "no rule allows action rocket.launch for roles finance"
 }
 
 test_default_deny_when_the_model_is_missing if {

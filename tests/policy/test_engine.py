@@ -32,7 +32,7 @@ async def test_allow_returns_a_typed_decision(engine: EmbeddedEngine) -> None:
         (chat(["finance"], "gpt-4o-mini", request={"max_tokens": 5000}), "max_tokens_exceeded"),
         (chat(["finance"], "gpt-4o-mini", usage={"spend_today_usd": 25.0}), "budget_exceeded"),
         (chat(["developer", "legal"], "gpt-4o"), "provider_forbidden"),
-        ({"principal": {"roles": ["finance"]}, "action": "approval.decide"}, "no_rule_matched"),
+        ({"principal": {"roles": ["finance"]}, "action": "rocket.launch"}, "no_rule_matched"),
     ],
 )
 async def test_each_deny_rule(engine: EmbeddedEngine, policy_input: dict[str, Any], code: str) -> None:

@@ -11,17 +11,15 @@ from __future__ import annotations
 import resource
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from signing import build_bundle
 from tests.support.issuer import TokenIssuer
-from tests.support.server import REPO, free_port
+from tests.support.server import REPO, serve
 
 TWO_GIB = 2 * 1024**3
 
@@ -53,10 +51,8 @@ def test_commands_without_a_policy_never_load_the_engine(tmp_path: Path) -> None
 
 @pytest.fixture
 def capped_server(tmp_path: Path, token_issuer_session: TokenIssuer) -> Iterator[str]:
-    port = free_port()
     config = {
         "state_dir": str(tmp_path / "state"),
-        "server": {"port": port},
         "bundle": {
             "policies_dir": str(REPO / "policies"),
             "profiles_dir": str(REPO / "bundles"),
@@ -65,43 +61,8 @@ def capped_server(tmp_path: Path, token_issuer_session: TokenIssuer) -> Iterator
         "auth": {"issuer": token_issuer_session.issuer, "audience": token_issuer_session.audience},
         "guard": {"executor": "thread", "workers": 1},
     }
-    path = tmp_path / "skein.yaml"
-    path.write_text(yaml.safe_dump(config))
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "--config", str(path), "serve"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-            preexec_fn=_cap_address_space,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(base, process, log)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def _wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"skein serve died under the 2 GiB cap ({process.returncode}):\n{log.read_text()}"
-            )
-        try:
-            if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"skein serve did not become ready under the 2 GiB cap:\n{log.read_text()}")
+    with serve(config, tmp_path, preexec_fn=_cap_address_space) as base:
+        yield base
 
 
 @pytest.mark.e2e
