@@ -18,7 +18,7 @@ import asyncpg
 import orjson
 
 from gateway.audit.export import ExportFilter
-from gateway.audit.sink import AuditStoreError
+from gateway.audit.sink import AuditStoreError, AuditStoreUnavailable
 from gateway.audit.sqlite import ChainHead
 from gateway.audit.verify import StoredRecord, VerifyReport, verify
 from gateway.db.migrate import SchemaError, check_schema, connect
@@ -70,7 +70,7 @@ async def open_reader(dsn: str, schema: str) -> asyncpg.Connection:
     try:
         conn = await connect(dsn, schema)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        raise AuditStoreError(f"cannot connect to the Postgres audit store: {exc}") from exc
+        raise AuditStoreUnavailable(f"cannot connect to the Postgres audit store: {exc}") from exc
     try:
         await check_schema(conn, schema)
     except SchemaError as exc:
