@@ -9,14 +9,13 @@ use them (``audit tail`` on SQLite never loads the Postgres driver).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
@@ -35,6 +34,7 @@ from gateway.cli.common import (
 )
 
 Handler = Callable[[argparse.Namespace], int]
+T = TypeVar("T")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -105,6 +105,13 @@ def _postgres(args: argparse.Namespace) -> tuple[str, str] | None:
     return None
 
 
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run one Postgres step (asyncio is imported only by the commands that read Postgres)."""
+    import asyncio
+
+    return asyncio.run(coro)
+
+
 @contextmanager
 def _store_errors() -> Iterator[None]:
     """Store failures as exits: 3 when Postgres cannot be reached, else 1."""
@@ -122,7 +129,7 @@ def _verify(args: argparse.Namespace) -> int:
         if pg:
             from gateway.db.audit_read import verify_postgres
 
-            report = asyncio.run(verify_postgres(*pg))
+            report = _run(verify_postgres(*pg))
         else:
             from gateway.audit.verify import verify_sqlite
 
@@ -192,7 +199,7 @@ def _export_to(args: argparse.Namespace, out: BinaryIO, filters: ExportFilter) -
     if pg:
         from gateway.db.audit_read import export_postgres
 
-        return asyncio.run(export_postgres(*pg, out, filters))
+        return _run(export_postgres(*pg, out, filters))
     with closing(open_log(_db_path(args))) as conn:
         return export_ndjson(conn, out, filters)
 
@@ -218,7 +225,7 @@ def _tail(args: argparse.Namespace) -> int:
         if pg:
             from gateway.db.audit_read import recent_postgres
 
-            events = asyncio.run(recent_postgres(*pg, args.n))
+            events = _run(recent_postgres(*pg, args.n))
         else:
             with closing(open_log(_db_path(args))) as conn:
                 events = recent(conn, args.n)
@@ -251,7 +258,7 @@ def _query(args: argparse.Namespace) -> int:
         if pg is not None:
             from gateway.db.audit_admin import query_postgres
 
-            page = asyncio.run(query_postgres(*pg, filters, args.limit))
+            page = _run(query_postgres(*pg, filters, args.limit))
         else:
             from gateway.audit.query import query_sqlite
 
@@ -273,7 +280,7 @@ def _prune(args: argparse.Namespace) -> int:
         if pg is not None:
             from gateway.db.audit_admin import prune_postgres
 
-            removed = asyncio.run(prune_postgres(*pg, cutoff))
+            removed = _run(prune_postgres(*pg, cutoff))
         else:
             from gateway.audit.query import prune_sqlite
 

@@ -7,7 +7,6 @@ model, pydantic, ...), which happen inside the functions that need them.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -50,9 +49,7 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def print_json(value: Any) -> None:
-    """One JSON document on stdout (records are NDJSON: one ``print_json_line`` each)."""
+    """One JSON document on stdout (record streams are NDJSON instead: one line each)."""
+    import json
+
     print(json.dumps(value, indent=2, sort_keys=True, default=str))
-
-
-def print_json_line(value: Any) -> None:
-    print(json.dumps(value, sort_keys=True, default=str, separators=(",", ":")))
