@@ -89,13 +89,12 @@ def _bundle(settings: Settings) -> list[Finding]:
 def _dev_mode(settings: Settings) -> list[Finding]:
     if not settings.dev.enabled:
         return []
-    return [
-        Finding(
-            "warning",
-            "dev mode is on (dev.enabled, SKEIN_DEV__ENABLED): locally minted tokens are accepted "
-            "and bundle verification is off unless bundle.verify is set; never in production",
-        )
-    ]
+    unverified = "" if settings.bundle.verification(True) else "; bundles are not verified (bundle.verify)"
+    message = (
+        "dev mode is on (dev.enabled, SKEIN_DEV__ENABLED): tokens minted with `skein token` are "
+        f"accepted{unverified}; never in production"
+    )
+    return [Finding("warning", message)]
 
 
 def _address(host: str, port: int) -> list[Finding]:
