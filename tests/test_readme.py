@@ -76,7 +76,9 @@ def readme_blocks(text: str) -> list[Block]:
         before = text[: fence.start()].rstrip("\n").rsplit("\n", 1)[-1]
         marker = MARKER.search(before)
         if marker is None:
-            raise AssertionError(f"README.md:{line}: a {language} block without a <!-- readme-test: ... --> marker")
+            raise AssertionError(
+                f"README.md:{line}: a {language} block without a <!-- readme-test: ... --> marker"
+            )
         kind, *options = [part.strip() for part in marker.group(1).split(";")]
         kind = kind.split()[0]
         assert kind in ("run", "server", "skip"), f"README.md:{line}: unknown readme-test kind {kind!r}"
@@ -94,7 +96,9 @@ def test_every_executable_block_has_a_marker() -> None:
 def test_a_block_without_a_marker_is_an_error() -> None:
     with pytest.raises(AssertionError, match="README.md:3: a bash block without"):
         readme_blocks("# x\n\n```bash\necho hi\n```\n")
-    assert readme_blocks("<!-- readme-test: run; expect: hi -->\n```bash\necho hi\n```\n")[0].expect == ("hi",)
+    assert readme_blocks("<!-- readme-test: run; expect: hi -->\n```bash\necho hi\n```\n")[0].expect == (
+        "hi",
+    )
 
 
 class Checkout:

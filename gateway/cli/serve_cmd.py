@@ -42,10 +42,10 @@ def serve(args: argparse.Namespace) -> int:
     from gateway import logs
     from gateway.cli.preflight import errors, preflight, warnings
 
-    logs.configure(settings.log_level)
     findings = preflight(settings, os.environ, listen=True)
     if errors(findings):
         fail("\n".join(errors(findings)), EXIT_USAGE)
+    logs.configure(settings.log_level)
     for message in warnings(findings):
         log.warning(message)
 
