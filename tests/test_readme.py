@@ -94,7 +94,7 @@ def test_every_executable_block_has_a_marker() -> None:
 
 
 def test_a_block_without_a_marker_is_an_error() -> None:
-    with pytest.raises(AssertionError, match="README.md:3: a bash block without"):
+    with pytest.raises(AssertionError, match=r"README\.md:3: a bash block without"):
         readme_blocks("# x\n\n```bash\necho hi\n```\n")
     assert readme_blocks("<!-- readme-test: run; expect: hi -->\n```bash\necho hi\n```\n")[0].expect == (
         "hi",
