@@ -81,23 +81,18 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from gateway.db.migrate import current_version, latest_version
+    from gateway.db.migrate import check_schema, current_version, latest_version
 
     dsn, schema = target(args)
-    version = _run(dsn, schema, current_version)
-    latest = latest_version()
-    up_to_date = version == latest
     if args.json:
-        print_json({"schema": schema, "version": version, "expected": latest, "up_to_date": up_to_date})
-    elif up_to_date:
-        print(f"schema {schema!r} is at version {version}: up to date")
-    elif version < latest:
-        print(
-            f"schema {schema!r} is at version {version}, this gateway needs {latest}: run `skein db migrate`"
-        )
-    else:
-        print(f"schema {schema!r} is at version {version}, newer than this gateway ({latest}): upgrade it")
-    return EXIT_OK if up_to_date else EXIT_FAILED
+        version, latest = _run(dsn, schema, current_version), latest_version()
+        current = version == latest
+        print_json({"schema": schema, "version": version, "expected": latest, "up_to_date": current})
+        return EXIT_OK if current else EXIT_FAILED
+    # Behind or ahead: check_schema's message (run `skein db migrate` / upgrade) and exit 1.
+    version = _run(dsn, schema, lambda conn: check_schema(conn, schema))
+    print(f"schema {schema!r} is at version {version}: up to date")
+    return EXIT_OK
 
 
 def _run(dsn: str, schema: str, step: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:

@@ -31,8 +31,8 @@ def test_a_schema_behind_is_exit_1_then_migrate_fixes_it(skein: Run, postgres_ds
     # A sync test: `skein` runs its own event loop, as it does from a shell.
     schema = unique_name("skein_cli")
     try:
-        code, out, _ = skein("db", "status", "--dsn", postgres_dsn, "--schema", schema)
-        assert code == EXIT_FAILED and "run `skein db migrate`" in out
+        code, _, err = skein("db", "status", "--dsn", postgres_dsn, "--schema", schema)
+        assert code == EXIT_FAILED and "run `skein db migrate` first" in err
         code, out, _ = skein("db", "migrate", "--dsn", postgres_dsn, "--schema", schema, "--json")
         assert code == EXIT_OK and len(json.loads(out)["applied"]) == latest_version()
         assert skein("db", "status", "--dsn", postgres_dsn, "--schema", schema)[0] == EXIT_OK

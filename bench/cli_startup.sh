@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# CLI start-up time: `skein --help` and `skein audit tail` (settings + a SQLite audit log),
+# N runs each, median wall and median CPU (user+sys). CPU is the steadier figure on a busy
+# machine. Usage: bench/cli_startup.sh [N]   (from the repository root, after `make setup`)
+set -euo pipefail
+N=${1:-15}
+BIN=${BIN:-.venv/bin}
+STATE=$(mktemp -d)
+trap 'rm -rf "$STATE"' EXIT
+# A small real audit log for `audit tail` to read.
+"$BIN/python" - "$STATE/audit.db" <<'PY'
+import asyncio, sys
+from pathlib import Path
+from tests.audit.conftest import write_log
+asyncio.run(write_log(Path(sys.argv[1]), 50))
+PY
+
+measure() {
+  local label=$1; shift
+  for _ in $(seq "$N"); do
+    /usr/bin/time -a -o "$STATE/times" -f "%e %U %S" "$@" >/dev/null 2>&1 || true
+  done
+  tail -n "$N" "$STATE/times" | awk -v label="$label" '
+    { wall[NR] = $1; cpu[NR] = $2 + $3 }
+    END {
+      n = asort(wall); asort(cpu)
+      printf "%-28s median wall %.3f s   median CPU %.3f s   (n=%d)\n", label, wall[int((n+1)/2)], cpu[int((n+1)/2)], n
+    }'
+}
+
+measure "skein --help" "$BIN/skein" --help
+SKEIN_STATE_DIR=$STATE measure "skein audit tail -n 5" "$BIN/skein" audit tail -n 5
+measure "python -c pass (floor)" "$BIN/python" -c pass
