@@ -1,4 +1,5 @@
-"""A fake OpenAI-compatible provider: a real HTTP server on loopback (aiohttp, own thread).
+"""A fake provider: a real HTTP server on loopback (aiohttp, own thread), speaking the OpenAI
+API under ``/v1`` and Anthropic's and Ollama's native APIs (``upstream_native.py``).
 
 The test double for an LLM provider. Behaviour is chosen by a marker in the last message's
 text, so tests stay stateless and can run concurrently against one server:
@@ -27,6 +28,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from tests.support.upstream_native import add_routes
+
 _MARK = re.compile(r"\[\[([a-z-]+)(?::([0-9.]+))?\]\]")
 
 
@@ -37,7 +40,8 @@ class FakeProvider:
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self.port = _free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.root_url = f"http://127.0.0.1:{self.port}"  # Anthropic and Ollama bases
+        self.base_url = f"{self.root_url}/v1"  # the OpenAI base
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> FakeProvider:
@@ -62,6 +66,7 @@ class FakeProvider:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/embeddings", self._embeddings)
+        add_routes(app, self._record, lambda text: dict(_MARK.findall(text)))
         self._runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
