@@ -7,7 +7,8 @@ variable holds its key go into the gateway config (``providers``), *which* model
 what they cost go into the bundle's catalog (``bundles/models.yaml``), where policy sees them.
 
 Everything that has no Skein equivalent is listed, never dropped silently: literal API keys
-(a secret does not belong in a config file), providers that do not speak the OpenAI API,
+(a secret does not belong in a config file), providers Skein has no dialect for (Azure,
+Bedrock, Vertex),
 duplicate ``model_name`` entries (LiteLLM load-balances them; a Skein model has one
 provider), and the proxy-wide sections (``general_settings``, ``router_settings``, ...).
 """
@@ -21,12 +22,18 @@ from urllib.parse import urlsplit
 
 ENV_KEY = re.compile(r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$")
 
+# Providers Skein speaks natively: prefix -> (dialect, default base URL). Both also serve the
+# OpenAI API under /v1, which LiteLLM's clients use: `openai_path: /v1` keeps them reachable.
+NATIVE: dict[str, tuple[str, str]] = {
+    "anthropic": ("anthropic", "https://api.anthropic.com"),
+    "ollama": ("ollama", "http://127.0.0.1:11434"),
+    "ollama_chat": ("ollama", "http://127.0.0.1:11434"),
+}
 # LiteLLM provider prefix -> the OpenAI-compatible base URL Skein forwards to (None: api_base
-# is required). Only providers that serve the OpenAI chat API: that is what Skein forwards.
+# is required). Providers that serve the OpenAI chat API.
 OPENAI_COMPATIBLE: dict[str, str | None] = {
     "openai": "https://api.openai.com/v1",
     "text-completion-openai": "https://api.openai.com/v1",
-    "anthropic": "https://api.anthropic.com/v1",
     "groq": "https://api.groq.com/openai/v1",
     "mistral": "https://api.mistral.ai/v1",
     "deepseek": "https://api.deepseek.com/v1",
@@ -36,8 +43,6 @@ OPENAI_COMPATIBLE: dict[str, str | None] = {
     "xai": "https://api.x.ai/v1",
     "perplexity": "https://api.perplexity.ai",
     "gemini": "https://generativelanguage.googleapis.com/v1beta/openai",
-    "ollama": "http://127.0.0.1:11434",
-    "ollama_chat": "http://127.0.0.1:11434",
     "hosted_vllm": None,
     "vllm": None,
     "lm_studio": None,
@@ -96,12 +101,11 @@ def _entry(result: Imported, index: int, entry: Any) -> None:
         )
         return
     prefix, upstream = target.split("/", 1)
-    if prefix not in OPENAI_COMPATIBLE:
-        result.unmapped.append(
-            f"{where}: provider {prefix!r} does not serve the OpenAI chat API Skein forwards"
-        )
+    if prefix not in OPENAI_COMPATIBLE and prefix not in NATIVE:
+        result.unmapped.append(f"{where}: provider {prefix!r} is not one Skein can forward to")
         return
-    base_url = params.get("api_base") or OPENAI_COMPATIBLE[prefix]
+    default = NATIVE[prefix][1] if prefix in NATIVE else OPENAI_COMPATIBLE[prefix]
+    base_url = params.get("api_base") or default
     if not base_url:
         result.unmapped.append(f"{where}: provider {prefix!r} needs litellm_params.api_base")
         return
@@ -120,10 +124,14 @@ def _entry(result: Imported, index: int, entry: Any) -> None:
 
 def _provider(result: Imported, where: str, prefix: str, base_url: str, api_key: Any) -> str:
     """The Skein provider for this (prefix, base URL, key): reused when an earlier entry matches."""
-    if prefix in ("ollama", "ollama_chat") and not base_url.rstrip("/").endswith("/v1"):
-        base_url = base_url.rstrip("/") + "/v1"  # Ollama's OpenAI-compatible API
-    key_env = _key_env(result, where, prefix, api_key)
-    settings: dict[str, Any] = {"base_url": base_url, "api_key_env": key_env}
+    settings: dict[str, Any] = {"base_url": base_url}
+    if prefix in NATIVE:
+        settings = {
+            "base_url": base_url.rstrip("/").removesuffix("/v1"),  # the native API's root
+            "dialect": NATIVE[prefix][0],
+            "openai_path": "/v1",
+        }
+    settings["api_key_env"] = _key_env(result, where, prefix, api_key)
     for name, existing in result.providers.items():
         if existing == settings:
             return name

@@ -108,8 +108,18 @@ def test_import_litellm_maps_providers_and_catalog_and_lists_the_rest(skein: Run
     assert code == EXIT_FAILED  # something was not mapped
     assert result["providers"] == {
         "openai": {"base_url": "https://api.openai.com/v1", "api_key_env": "OPENAI_KEY"},
-        "anthropic": {"base_url": "https://api.anthropic.com/v1", "api_key_env": "ANTHROPIC_API_KEY"},
-        "ollama": {"base_url": "http://localhost:11434/v1", "api_key_env": None},
+        "anthropic": {
+            "base_url": "https://api.anthropic.com",
+            "dialect": "anthropic",
+            "openai_path": "/v1",
+            "api_key_env": "ANTHROPIC_API_KEY",
+        },
+        "ollama": {
+            "base_url": "http://localhost:11434",
+            "dialect": "ollama",
+            "openai_path": "/v1",
+            "api_key_env": None,
+        },
     }
     assert result["catalog"]["models"] == {
         "gpt-4o": {"provider": "openai"},
@@ -129,7 +139,7 @@ def test_import_litellm_maps_providers_and_catalog_and_lists_the_rest(skein: Run
         "rpm",
         "literal secret",
         "second deployment",
-        "'bedrock'",
+        "'bedrock' is not",
     ):
         assert expected in unmapped
     assert "sk-ant-secret" not in out  # a secret is never copied anywhere
