@@ -49,6 +49,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     export.add_argument("--until", help="ISO 8601 date/time, exclusive")
     export.add_argument("--sub", help="only this principal")
     export.add_argument("--decision", choices=("allow", "deny"), help="only allowed or denied calls")
+    export.add_argument("--status", type=int, help="only calls answered with this HTTP status (e.g. 403)")
     export.add_argument("--out", "-o", help="output file (default: stdout)")
 
     tail = _action(actions, "tail", "show the most recent decisions", _tail)
@@ -175,6 +176,7 @@ def _export(args: argparse.Namespace) -> int:
             until=parse_time(args.until) if args.until else None,
             sub=args.sub,
             decision=args.decision,
+            status=args.status,
         )
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)

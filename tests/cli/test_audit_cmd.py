@@ -29,6 +29,14 @@ def test_query_by_status(skein: Run, audit_log: Path) -> None:
     assert [json.loads(line)["id"] for line in out.splitlines()] == ["ev-5", "ev-1"]
 
 
+def test_export_by_status(skein: Run, audit_log: Path, tmp_path: Path) -> None:
+    out = tmp_path / "denied.ndjson"
+    assert (
+        skein("audit", "export", "--db", str(audit_log), "--status", "403", "--out", str(out))[0] == EXIT_OK
+    )
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["ev-3", "ev-6"]
+
+
 def test_verify_and_tail_json(skein: Run, audit_log: Path) -> None:
     code, out, _ = skein("audit", "verify", "--db", str(audit_log), "--json")
     report = json.loads(out)
@@ -54,6 +62,10 @@ def test_query_by_status_on_postgres(skein: Run, postgres_dsn: str, pg_schema: s
     code, out, err = skein(*argv)
     assert code == EXIT_OK, err
     assert [json.loads(line)["id"] for line in out.splitlines()] == ["ev-6", "ev-3"]
+    argv = ("audit", "export", "--dsn", postgres_dsn, "--schema", pg_schema, "--status", "403")
+    code, out, err = skein(*argv)
+    assert code == EXIT_OK, err
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["ev-3", "ev-6"]
 
 
 async def write_postgres(dsn: str, schema: str, tmp_path: Path) -> None:
