@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "SKEIN_"
@@ -295,6 +294,8 @@ def json_schema() -> dict[str, Any]:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml  # here, not at the top: `skein audit tail` without a config never needs it
+
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -311,6 +312,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _set_path(data: dict[str, Any], env_name: str, raw: str) -> tuple[str, ...]:
+    import yaml
     keys = [part.lower() for part in env_name[len(ENV_PREFIX) :].split("__")]
     node = data
     for key in keys[:-1]:

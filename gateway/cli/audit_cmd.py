@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
@@ -32,6 +32,9 @@ from gateway.cli.common import (
     print_json,
     settings_from,
 )
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
 
 Handler = Callable[[argparse.Namespace], int]
 T = TypeVar("T")
@@ -87,8 +90,16 @@ def _action(
     return parser
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    """The settings, loaded once per command (several helpers ask)."""
+    if getattr(args, "settings", None) is None:
+        args.settings = settings_from(args)
+    settings: Settings = args.settings
+    return settings
+
+
 def _db_path(args: argparse.Namespace) -> Path:
-    return Path(args.db) if args.db else settings_from(args).audit_db_path
+    return Path(args.db) if args.db else _settings(args).audit_db_path
 
 
 def _postgres(args: argparse.Namespace) -> tuple[str, str] | None:
@@ -99,8 +110,8 @@ def _postgres(args: argparse.Namespace) -> tuple[str, str] | None:
     if args.db:
         return None
     if args.dsn:
-        return args.dsn, args.schema or settings_from(args).audit.postgres_schema
-    audit = settings_from(args).audit
+        return args.dsn, args.schema or _settings(args).audit.postgres_schema
+    audit = _settings(args).audit
     if audit.sink == "postgres" and audit.postgres_dsn:
         return audit.postgres_dsn, args.schema or audit.postgres_schema
     return None
