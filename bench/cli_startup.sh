@@ -4,16 +4,22 @@
 # machine. Usage: bench/cli_startup.sh [N]   (from the repository root, after `make setup`)
 set -euo pipefail
 N=${1:-15}
-BIN=${BIN:-.venv/bin}
+BIN=$(cd "${BIN:-.venv/bin}" && pwd)
 STATE=$(mktemp -d)
 trap 'rm -rf "$STATE"' EXIT
-# A small real audit log for `audit tail` to read.
-"$BIN/python" - "$STATE/audit.db" <<'PY'
+# A small real audit log where `skein audit tail` looks by default (.skein/audit.db), so it
+# runs as in the README: no config file, no SKEIN_* variable.
+mkdir -p "$STATE/.skein"
+"$BIN/python" - "$STATE/.skein/audit.db" <<'PY'
 import asyncio, sys
 from pathlib import Path
 from tests.audit.conftest import write_log
 asyncio.run(write_log(Path(sys.argv[1]), 50))
 PY
+
+# Both commands must work before they are timed (a failing command would time its error).
+"$BIN/skein" --help >/dev/null
+(cd "$STATE" && "$BIN/skein" audit tail -n 1 >/dev/null)
 
 measure() {
   local label=$1; shift
@@ -29,5 +35,5 @@ measure() {
 }
 
 measure "skein --help" "$BIN/skein" --help
-SKEIN_STATE_DIR=$STATE measure "skein audit tail -n 5" "$BIN/skein" audit tail -n 5
+(cd "$STATE" && measure "skein audit tail -n 5" "$BIN/skein" audit tail -n 5)
 measure "python -c pass (floor)" "$BIN/python" -c pass
