@@ -30,6 +30,9 @@ def write(tmp_path: Path, config: dict[str, object]) -> str:
 
 
 def serve_fails(skein: Run, tmp_path: Path, config: dict[str, object], *fragments: str) -> str:
+    # A state_dir that cannot be created: should a check ever stop catching its mistake, the
+    # in-process server fails at once instead of serving (and hanging the test) forever.
+    config = {"state_dir": "/proc/skein-test-never-starts", **config}
     code, out, err = skein("--config", write(tmp_path, config), "serve", "--port", "0")
     lines = err.splitlines()
     assert code == EXIT_USAGE, err
