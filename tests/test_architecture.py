@@ -35,6 +35,8 @@ RULES = (
         ("gateway.pipeline", "gateway.http"),
         "policy engines decide; they do not know the request pipeline or HTTP",
     ),
+    Rule("gateway.stages", ("gateway.app", "gateway.http"), "stages are plain functions the app composes"),
+    Rule("gateway.dialects", ("gateway.stages",), "a dialect translates a body; it knows no stage"),
 )
 
 

@@ -33,7 +33,15 @@ def model_route(dialect: Dialect) -> Handler:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refusing it as soon as it passes ``limit`` (chunked uploads included)."""
+    """The whole body, refusing it as soon as it passes ``limit`` (chunked uploads included).
+
+    With a Content-Length (already checked against the limit by the read stage) the server
+    hands the body over in one piece: read it directly."""
+    if "content-length" in request.headers:
+        body = await request.body()
+        if len(body) > limit:
+            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
+        return body
     parts: list[bytes] = []
     size = 0
     async for part in request.stream():
