@@ -313,6 +313,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _set_path(data: dict[str, Any], env_name: str, raw: str) -> tuple[str, ...]:
     import yaml
+
     keys = [part.lower() for part in env_name[len(ENV_PREFIX) :].split("__")]
     node = data
     for key in keys[:-1]:
