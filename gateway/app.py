@@ -69,10 +69,21 @@ def create_app(settings: Settings, *, guard: Guard | None = None) -> FastPaths:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Gateway]]:
         async with AsyncExitStack() as stack:
             gateway = await build_gateway(settings, stack, guard=guard)
-            log.info(
-                "gateway ready",
-                extra={"bundle": gateway.bundles.status().get("revision"), "dev_mode": settings.dev.enabled},
-            )
+            # Say what really serves: a ready gateway without a bundle refuses every call.
+            bundle = gateway.bundles.status()
+            context = {
+                "revision": bundle["revision"],
+                "source": bundle["source"],
+                "verified": bundle["verified"],
+                "dev_mode": settings.dev.enabled,
+            }
+            if bundle["revision"] is not None:
+                log.info(
+                    "gateway ready: bundle %s from %s", context["revision"], context["source"], extra=context
+                )
+            else:
+                why = bundle["last_error"] or "not loaded yet"
+                log.warning("gateway ready, no bundle yet: %s (calls get 503 no_bundle)", why, extra=context)
             yield {"gateway": gateway}
             log.info("gateway stopping: draining audit")
 
