@@ -10,6 +10,7 @@ import uvicorn
 from gateway import logs
 from gateway.app import create_app
 from gateway.cli.common import EXIT_OK, settings_from
+from gateway.http.server import ServerLimits, protocol_for, warn_if_over_file_limit
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,12 +29,15 @@ def serve(args: argparse.Namespace) -> int:
     sys.setswitchinterval(0.001)
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
+    limits = ServerLimits.from_settings(settings.server)
+    warn_if_over_file_limit(limits)
     uvicorn.run(
         create_app(settings),
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=protocol_for(limits),  # httptools, plus header/body/idle timeouts and size limits
+        ws="none",  # no WebSocket routes: an Upgrade request is served as plain HTTP
         access_log=settings.server.access_log,
         log_config=None,  # keep our JSON logging
         timeout_graceful_shutdown=30,
