@@ -36,6 +36,9 @@ class ServerSettings(_Strict):
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    # How clients reach this gateway (https://skein.example.com), for links it hands out such as
+    # dev mode's jwks_uri; never taken from a request's Host header.
+    public_url: str | None = Field(None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
     access_log: bool = False
     overhead_header: bool = True
