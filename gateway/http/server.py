@@ -5,14 +5,14 @@ limit and no size limit, has no cap on connections and holds a connection whose 
 arrives forever. ``LimitedHttpToolsProtocol`` adds those per connection. One deadline timer
 follows the phase the connection is in:
 
-=====================================  ======================  ===============================
-phase                                  limit                   when it is exceeded
-=====================================  ======================  ===============================
-no request in progress (new, or after  ``idle_timeout``        closed without a word
+======================================  =================  ===============================
+phase                                   limit              when it is exceeded
+======================================  =================  ===============================
+no request in progress (new, or after   ``idle_timeout``   closed without a word
 a response: uvicorn's keep-alive)
-first byte of a request .. its headers ``header_timeout``      408 ``header_timeout``
-end of headers .. end of body          ``body_timeout``        408 ``body_timeout``
-=====================================  ======================  ===============================
+first read of a request .. its headers  ``header_timeout`` 408 ``header_timeout``
+end of its headers .. end of its body   ``body_timeout``   408 ``body_timeout``
+======================================  =================  ===============================
 
 and as bytes arrive:
 
@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -99,7 +98,18 @@ class _Refused(Exception):
     """Raised inside a parser callback to stop parsing; ``send_400_response`` answers."""
 
 
+# Where a connection is. Each phase has its deadline; REFUSED's is the end of the lingering close.
+_BETWEEN, _HEAD, _BODY, _REFUSED = "between", "head", "body", "refused"
+
+
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the limits of the module docstring.
+
+    Deadlines are armed after each read, for the phase the read left the connection in, and
+    only if that phase has none yet: a request that arrives whole in one read (the usual case)
+    costs no timer at all, and a slow one is measured from its first read, not its last.
+    """
+
     limits: ClassVar[ServerLimits]
 
     def __init__(
@@ -112,12 +122,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(config, server_state, app_state, _loop)
         # uvicorn's keep-alive timer is our idle limit (it only feeds it to call_later: a float is fine)
         self.timeout_keep_alive = self.limits.idle_timeout  # type: ignore[assignment]
+        self._phase = _BETWEEN
         self._deadline: asyncio.TimerHandle | None = None
+        self._deadline_phase: str | None = None  # the phase the deadline was armed for
         self._stall: asyncio.TimerHandle | None = None
-        self._reading_head = True  # between requests or inside one's request line + headers
-        self._head_bytes = 0  # bytes received while reading the head (an upper bound)
-        self._refusal: GatewayError | None = None  # why the parser was stopped
-        self._discarding = False  # refused: read and drop until the lingering close ends
+        self._head_bytes = 0  # bytes read since the last request ended (an upper bound on its head)
+        self._refusal: GatewayError | None = None  # why a parser callback stopped the parser
 
     # -- connection ----------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -128,7 +138,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             message = "the gateway has too many open connections; retry later"
             self._refuse(Unavailable(message, reason="too_many_connections", headers={"retry-after": retry}))
             return
-        self._arm(self.limits.idle_timeout, self._close_idle)
+        self._arm(_BETWEEN)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel()
@@ -138,52 +148,52 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._discarding:
-            return
-        if self._reading_head:
+        if self._phase is _REFUSED:
+            return  # lingering: read and drop
+        if self._phase is not _BODY:
             self._head_bytes += len(data)
         super().data_received(data)
-        if not self._reading_head or self._discarding:
-            return
-        if self._head_bytes > self.limits.max_header_bytes:
+        phase = self._phase
+        if phase is _HEAD and self._head_bytes > self.limits.max_header_bytes:
             self._refuse(self._headers_too_large())
-        elif self._deadline is None and self._between_requests():
-            # Only blank lines arrived (the parser skips them without starting a request);
-            # they must not keep an idle connection open.
-            self._arm(self.limits.idle_timeout, self._close_idle)
+        elif phase is not self._deadline_phase and phase is not _REFUSED:
+            self._arm_for_read(phase)
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn calls this for every parser error, including the ones our callbacks raise.
         refusal, self._refusal = self._refusal, None
         self._refuse(refusal or BadRequest("the request is not valid HTTP/1.1", reason="malformed_http"))
 
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # A pipelined request whose body was waiting for this response may now read it.
+        if self._phase is _BODY and self._deadline_phase is not _BODY and not self.transport.is_closing():
+            self._arm(_BODY)
+
     # -- parser callbacks ----------------------------------------------------------------------
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._arm(self.limits.header_timeout, self._header_timeout)
+        self._phase = _HEAD
+        if self._deadline_phase is _BETWEEN:
+            self._cancel()  # the idle deadline must not fire while the request is served
 
     def on_headers_complete(self) -> None:
+        limits = self.limits
         # _head_bytes may include body bytes read with the headers: count exactly only then.
-        if (
-            self._head_bytes > self.limits.max_header_bytes
-            and self._exact_head_size() > self.limits.max_header_bytes
-        ):
+        if self._head_bytes > limits.max_header_bytes and self._exact_head_size() > limits.max_header_bytes:
             self._stop(self._headers_too_large())
-        if len(self.headers) > self.limits.max_headers:
-            self._stop(
-                HeadersTooLarge(
-                    f"more than {self.limits.max_headers} header fields", reason="too_many_headers"
-                )
-            )
-        self._reading_head = False
+        if len(self.headers) > limits.max_headers:
+            message = f"more than {limits.max_headers} header fields"
+            self._stop(HeadersTooLarge(message, reason="too_many_headers"))
+        self._phase = _BODY
         super().on_headers_complete()
-        self._arm(self.limits.body_timeout, self._body_timeout)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self._cancel()
-        self._reading_head = True
+        self._phase = _BETWEEN
         self._head_bytes = 0
+        if self._deadline is not None:
+            self._cancel()
 
     # -- writing -------------------------------------------------------------------------------
     def pause_writing(self) -> None:
@@ -198,27 +208,50 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._stall = None
 
     # -- deadlines -----------------------------------------------------------------------------
-    def _arm(self, seconds: float, handler: Callable[[], None]) -> None:
+    def _arm_for_read(self, phase: str) -> None:
+        """After a read: the deadline of the phase it left the connection in, if it has one."""
+        if phase is _HEAD:
+            self._arm(_HEAD)
+        elif phase is _BODY:
+            if not self.pipeline:  # queued behind a response, its body is not being read yet
+                self._arm(_BODY)
+        elif self.cycle is None or self.cycle.response_complete:
+            # Between requests with none in progress: only blank lines arrived (the parser skips
+            # them without starting a request). They must not keep the connection open.
+            self._arm(_BETWEEN)
+        elif self._deadline is not None:
+            self._cancel()  # a request is being served: no deadline until its response ends
+
+    def _arm(self, phase: str) -> None:
+        limits = self.limits
+        seconds, handler = {
+            _BETWEEN: (limits.idle_timeout, self._close_idle),
+            _HEAD: (limits.header_timeout, self._header_timeout),
+            _BODY: (limits.body_timeout, self._body_timeout),
+            _REFUSED: (LINGER_SECONDS, self.transport.abort),
+        }[phase]
         if self._deadline is not None:
             self._deadline.cancel()
         self._deadline = self.loop.call_later(seconds, handler)
+        self._deadline_phase = phase
 
     def _cancel(self) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
-            self._deadline = None
+        self._deadline = None
+        self._deadline_phase = None
 
     def _close_idle(self) -> None:
-        self._deadline = None
+        self._deadline = self._deadline_phase = None
         self.transport.close()
 
     def _header_timeout(self) -> None:
-        self._deadline = None
+        self._deadline = self._deadline_phase = None
         message = f"request headers not received within {self.limits.header_timeout:g} s"
         self._refuse(RequestTimeout(message, reason="header_timeout"))
 
     def _body_timeout(self) -> None:
-        self._deadline = None
+        self._deadline = self._deadline_phase = None
         message = f"request body not received within {self.limits.body_timeout:g} s"
         self._refuse(RequestTimeout(message, reason="body_timeout"))
 
@@ -233,26 +266,25 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         raise _Refused(error.reason)
 
     def _refuse(self, error: GatewayError) -> None:
-        """Answer ``error`` (when no response is under way) and close the connection."""
-        self._cancel()
+        """Answer ``error`` if there is room for an answer, and close the connection."""
         self._refusal = None
+        phase, self._phase = self._phase, _REFUSED
         log.info("request refused", extra={"reason": error.reason, "status": error.status})
-        cycle = self.cycle
-        if cycle is not None and not cycle.response_complete:
-            if cycle.response_started:  # no room for a second response: just end it
-                self.transport.close()
-                return
+        cycle = self.cycle  # in the body phase this request's; before it, the previous one's
+        if cycle is not None and cycle.response_started and (phase is _BODY or not cycle.response_complete):
+            # A response is on the wire, or this request was already answered (without waiting
+            # for its body): a second response would answer nothing. Just end the connection.
+            self._cancel()
+            self.transport.close()
+            return
+        if cycle is not None and not cycle.response_started:
             cycle.disconnected = True  # the application sees the client gone; its answer is dropped
             cycle.message_event.set()
         self.transport.write(render(error, self.server_state.default_headers))
-        self._discarding = True
         self.flow.resume_reading()  # keep draining what the client sends, or it gets a reset
         if self.transport.can_write_eof():
             self.transport.write_eof()
-        self._deadline = self.loop.call_later(LINGER_SECONDS, self.transport.abort)
-
-    def _between_requests(self) -> bool:
-        return self.cycle is None or self.cycle.response_complete
+        self._arm(_REFUSED)
 
     def _exact_head_size(self) -> int:
         return len(self.url) + sum(len(n) + len(v) + _HEADER_OVERHEAD for n, v in self.headers)

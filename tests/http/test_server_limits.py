@@ -50,6 +50,10 @@ class App:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        if scope["path"] == "/early":  # answers without reading the body (as a 401 would)
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")]})
+            await send({"type": "http.response.body", "body": b"early"})
+            return
         size = 0
         while True:
             message = await receive()
@@ -238,6 +242,14 @@ async def test_a_body_shorter_than_its_content_length_gets_408(server: Server) -
     assert (reply.status, reply.code) == (408, "body_timeout")
     await wait_for(lambda: server.app.disconnects == 1)  # the app saw the client gone, not a short body
     assert server.app.bodies == []
+
+
+async def test_a_body_left_unsent_after_an_early_answer_only_closes(server: Server) -> None:
+    reader, writer = await connect(server)
+    writer.write(b"POST /early HTTP/1.1\r\nhost: test\r\ncontent-length: 100\r\n\r\n" + b"z" * 10)
+    raw = await read_to_end(reader)
+    assert parse(raw).status == 200
+    assert raw.endswith(b"\r\n\r\nearly")  # nothing after the answer: no stray 408
 
 
 async def test_a_slow_body_is_cut(server: Server) -> None:
