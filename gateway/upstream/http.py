@@ -9,8 +9,8 @@ Every call has a connect timeout and a read timeout (between bytes, so long stre
 fine but a stalled upstream is not); failures are translated into the gateway's error tree.
 
 An upstream is trusted to answer, not to behave. A buffered answer must arrive whole within
-``response_timeout_seconds`` of the request (504 ``upstream_timeout``; for a stream, this
-bounds the wait for its headers) and be no larger than ``max_response_bytes`` (502
+``response_timeout_seconds`` of the request (504 ``upstream_timeout``) and be no larger than
+``max_response_bytes`` (502
 ``upstream_response_too_large``: refused from its Content-Length before reading a byte, or cut
 as it grows when it has none). A stream may last as long as it keeps sending, but no single
 event may exceed ``max_event_bytes`` (``upstream_event_too_large``, which ends the stream), so
@@ -83,6 +83,13 @@ class HttpUpstream:
         self._timeout = aiohttp.ClientTimeout(
             connect=settings.connect_timeout_seconds, sock_read=settings.read_timeout_seconds
         )
+        # A buffered answer's deadline: aiohttp's ``total`` runs until the body is read (and is
+        # cheaper per call than asyncio.timeout); a stream has none, it may last as long as it sends.
+        self._buffered_timeout = aiohttp.ClientTimeout(
+            total=settings.response_timeout_seconds,
+            connect=settings.connect_timeout_seconds,
+            sock_read=settings.read_timeout_seconds,
+        )
         self._deadline = settings.response_timeout_seconds
         self._max_bytes = settings.max_response_bytes
         self._max_event = settings.max_event_bytes
@@ -92,17 +99,9 @@ class HttpUpstream:
             self._headers["authorization"] = f"Bearer {key}"
 
     async def send(self, path: str, body: bytes, *, stream: bool) -> UpstreamResponse:
+        timeout = self._timeout if stream else self._buffered_timeout
         try:
-            async with asyncio.timeout(self._deadline):
-                return await self._send(path, body, stream)
-        except TimeoutError as exc:  # the deadline, or aiohttp's connect / read timeout
-            raise _translate(self.name, exc) from exc
-
-    async def _send(self, path: str, body: bytes, stream: bool) -> UpstreamResponse:
-        try:
-            resp = await self._pool.post(
-                self._base + path, data=body, headers=self._headers, timeout=self._timeout
-            )
+            resp = await self._pool.post(self._base + path, data=body, headers=self._headers, timeout=timeout)
         except _NETWORK_ERRORS as exc:
             raise _translate(self.name, exc) from exc
         content_type = resp.headers.get("content-type", "application/json")
@@ -112,7 +111,14 @@ class HttpUpstream:
                 resp.status, content_type, chunks=self._iter(resp), headers=headers, release=resp.release
             )
         try:
-            data = await self._read(resp)
+            if stream:  # asked for a stream, answered with a body (an error): the deadline applies
+                async with asyncio.timeout(self._deadline):
+                    data = await self._read(resp)
+            else:
+                data = await self._read(resp)
+        except TimeoutError as exc:
+            resp.close()
+            raise _translate(self.name, exc) from exc
         except BaseException:
             resp.close()  # a body we did not read to its end: the connection cannot be reused
             raise

@@ -181,6 +181,17 @@ async def test_a_trickling_answer_meets_the_total_deadline(
     await wait_until_closed(misbehaving)
 
 
+async def test_a_trickling_error_answer_to_a_stream_request_meets_the_deadline(
+    provider: tuple[Misbehaving, str], pool: Any
+) -> None:
+    # Asked for a stream, answered with a body that is not one: read as a buffered answer.
+    misbehaving, base = provider
+    slow = upstream(base, pool, response_timeout_seconds=0.5, read_timeout_seconds=30)
+    error = await failure(slow.send("/trickle", b"{}", stream=True))
+    assert (error.status, error.reason) == (504, "upstream_timeout")
+    await wait_until_closed(misbehaving)
+
+
 async def test_connection_and_site_headers_are_not_passed_on(
     provider: tuple[Misbehaving, str], pool: Any
 ) -> None:
