@@ -42,7 +42,7 @@ class ServerSettings(_Strict):
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
     access_log: bool = False
     overhead_header: bool = True
-    # A request's line and headers must arrive within this time of its first byte (slowloris).
+    # A request's line and headers must arrive within this time of their first bytes (slowloris).
     header_timeout_seconds: float = Field(10.0, gt=0)
     # Its body within this time of the end of its headers (slow or short bodies).
     body_timeout_seconds: float = Field(60.0, gt=0)
