@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from gateway.settings import Settings
 from guard import Guard
 from tests.support.gateway import running_gateway
@@ -14,31 +12,32 @@ from tests.support.gateway import running_gateway
 Bearer = Callable[..., dict[str, str]]
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        "before=" + "9" * 40,  # finding 6: this was a 500 (the database's overflow)
-        "before=9223372036854775808",  # 2**63
-        "before=-1",
-        "before=1e3",
-        "before=%EF%BC%91",  # a full-width digit: str.isdigit() says yes, the database would not
-        "limit=" + "9" * 40,
-        "since=1e999",  # inf
-        "since=nan",
-        "until=-inf",
-        "since=99999999999999",  # past the year 9999
-        "until=0001-01-01T00:00:00+01:00",  # before datetime's range once made UTC
-        "since=yesterday",
-    ],
-)
-async def test_out_of_range_audit_queries_are_400(gateway: Any, bearer: Bearer, query: str) -> None:
-    response = await gateway.get(f"/audit?{query}", headers=bearer(roles=["auditor"]))
-    assert response.status_code == 400, response.text
-    error = response.json()["error"]
-    assert error["code"] == "invalid_request"
-    name = query.split("=")[0]
-    assert error["message"].startswith(name)  # names the parameter...
-    assert query.split("=", 1)[1] not in error["message"]  # ...and does not echo the value
+OUT_OF_RANGE = [
+    "before=" + "9" * 40,  # finding 6: this was a 500 (the database's overflow)
+    "before=9223372036854775808",  # 2**63
+    "before=-1",
+    "before=1e3",
+    "before=%EF%BC%91",  # a full-width digit: str.isdigit() says yes, the database would not
+    "limit=" + "9" * 40,
+    "since=1e999",  # inf
+    "since=nan",
+    "until=-inf",
+    "since=99999999999999",  # past the year 9999
+    "until=0001-01-01T00:00:00+01:00",  # before datetime's range once made UTC
+    "since=yesterday",
+]
+
+
+async def test_out_of_range_audit_queries_are_400(gateway: Any, bearer: Bearer) -> None:
+    auditor = bearer(roles=["auditor"])
+    for query in OUT_OF_RANGE:  # one gateway for all: its start-up is the cost of this test
+        response = await gateway.get(f"/audit?{query}", headers=auditor)
+        assert response.status_code == 400, (query, response.text)
+        error = response.json()["error"]
+        assert error["code"] == "invalid_request", query
+        name, value = query.split("=", 1)
+        assert error["message"].startswith(name), query  # names the parameter...
+        assert value not in error["message"], query  # ...and does not echo the value
 
 
 async def test_in_range_audit_queries_pass(gateway: Any, bearer: Bearer) -> None:
