@@ -162,8 +162,15 @@ class BundleSettings(_Strict):
 
 
 class ProviderSettings(_Strict):
+    """One upstream provider. ``dialect`` is the API it speaks (``openai``: base_url ends in
+    ``/v1``; ``anthropic``: ``https://api.anthropic.com``; ``ollama``: ``http://host:11434``);
+    a model route is served by a provider that speaks its dialect."""
+
     base_url: str
-    dialect: Literal["openai", "echo"] = "openai"
+    dialect: Literal["openai", "anthropic", "ollama", "echo"] = "openai"
+    # Also serves the OpenAI API under this path of base_url (Ollama and Anthropic do, at /v1):
+    # then /v1/chat/completions can reach this provider's models too.
+    openai_path: str | None = Field(None, pattern=r"^/[A-Za-z0-9/_.-]*$")
     api_key_env: str | None = None
     connect_timeout_seconds: float = Field(5.0, gt=0)
     read_timeout_seconds: float = Field(120.0, gt=0)  # between two reads; streams may last longer
@@ -174,18 +181,6 @@ class ProviderSettings(_Strict):
     # A stream: no single event (bytes between two blank lines) larger than this
     # (the stream ends with an upstream_event_too_large error event).
     max_event_bytes: int = Field(1024 * 1024, gt=0)
-
-    @field_validator("dialect", mode="before")
-    @classmethod
-    def _native_dialects_not_yet(cls, value: object) -> object:
-        # Both serve the OpenAI chat API, which is what the gateway forwards today.
-        endpoints = {"anthropic": "https://api.anthropic.com/v1", "ollama": "http://<host>:11434/v1"}
-        if value in endpoints:
-            raise ValueError(
-                f"the native {value} dialect is not implemented; {value} also serves the OpenAI"
-                f" chat API: use dialect: openai with base_url {endpoints[str(value)]}"
-            )
-        return value
 
 
 class SecondOpinionSettings(_Strict):

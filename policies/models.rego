@@ -4,7 +4,7 @@ package gateway
 import rego.v1
 
 # Actions that name a model in input.resource.model.
-model_actions := {"chat", "completions", "embeddings", "responses"}
+model_actions := {"chat", "completions", "embeddings", "responses", "count_tokens"}
 
 is_model_action if input.action in model_actions
 

@@ -6,8 +6,8 @@ log). One contract test suite runs against both, so the controller API behaves t
 either.
 
 State changes that race (two approvers deciding at once, two workers finishing one task)
-are compare-and-set: ``decide_approval`` and ``set_task_status`` change a row only from the
-status the caller expects and return None when someone else got there first.
+are compare-and-set: ``decide_approval``, ``redeem_approval`` and ``set_task_status`` change a
+row only from the status the caller expects and return None when someone else got there first.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 TaskStatus = Literal["pending", "in_progress", "done", "failed", "cancelled"]
-ApprovalStatus = Literal["pending", "approved", "rejected", "expired"]
+# approved -> used: an approved call is carried out once (``redeem_approval``).
+ApprovalStatus = Literal["pending", "approved", "rejected", "expired", "used"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,9 @@ class ControllerStore(Protocol):
     async def decide_approval(
         self, approval_id: str, status: ApprovalStatus, decided_by: str, note: str | None, now: float
     ) -> Approval | None: ...
+    async def redeem_approval(self, approval_id: str) -> Approval | None:
+        """approved -> used, once: the approval's one use; None when not approved (or used)."""
+        ...
 
     async def put_session(self, session: Session) -> None: ...
     async def get_session(self, session_id: str, now: float) -> Session | None: ...

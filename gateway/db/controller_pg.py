@@ -119,6 +119,14 @@ class PostgresControllerStore:
         row = await self._db.fetchrow(query, approval_id)
         return Approval(**dict(row)) if row else None
 
+    async def redeem_approval(self, approval_id: str) -> Approval | None:
+        row = await self._db.fetchrow(
+            "UPDATE controller_approvals SET status = 'used'"
+            f" WHERE id = $1 AND status = 'approved' RETURNING {_APPROVAL_COLUMNS}",
+            approval_id,
+        )
+        return Approval(**dict(row)) if row else None
+
     async def pending_approvals(self, tenant: str, approver_role: str, limit: int) -> list[Approval]:
         rows = await self._db.fetch(
             f"SELECT {_APPROVAL_COLUMNS} FROM controller_approvals"

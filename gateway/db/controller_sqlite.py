@@ -171,6 +171,11 @@ class SqliteControllerStore:
         )
         return await self._one(Approval, sql, status, decided_by, note, now, approval_id)
 
+    async def redeem_approval(self, approval_id: str) -> Approval | None:
+        sql = "UPDATE controller_approvals SET status = 'used' WHERE id = ? AND status = 'approved'"
+        sql += " RETURNING *"
+        return await self._one(Approval, sql, approval_id)
+
     # -- sessions -----------------------------------------------------------------------------
 
     async def put_session(self, session: Session) -> None:

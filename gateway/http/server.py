@@ -46,7 +46,6 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from gateway.errors import BadRequest, GatewayError, HeadersTooLarge, RequestTimeout, Unavailable
-from gateway.http.errors import error_body
 from gateway.settings import ServerSettings
 
 log = logging.getLogger("skein.server")
@@ -296,7 +295,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
 def render(error: GatewayError, default_headers: list[tuple[bytes, bytes]]) -> bytes:
     """A complete ``Connection: close`` HTTP/1.1 response for ``error``."""
-    body = orjson.dumps(error_body(error))
+    body = orjson.dumps({"error": error.fields()})  # the gateway's default shape (OpenAI's)
     headers = [
         *default_headers,
         (b"content-type", b"application/json"),

@@ -28,7 +28,10 @@ import aiohttp
 
 from gateway.errors import UpstreamError, UpstreamTimeout
 from gateway.settings import ProviderSettings
-from gateway.upstream.base import UpstreamResponse
+from gateway.upstream.base import UpstreamRequest, UpstreamResponse
+
+ANTHROPIC_VERSION = "2023-06-01"  # sent when the caller named none: the API's stable version
+_STREAM_TYPES = ("text/event-stream", "application/x-ndjson")
 
 # Response headers a proxy must not copy: hop-by-hop (RFC 9110 7.6.1) or recomputed by our server.
 _HOP_BY_HOP = frozenset(
@@ -74,10 +77,18 @@ def forwardable_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 class HttpUpstream:
+    """One provider. It speaks its ``dialect`` at ``base_url`` and, when ``openai_path`` is
+    set, the OpenAI API below that path too (Ollama and Anthropic both serve it)."""
+
     def __init__(self, name: str, settings: ProviderSettings, pool: aiohttp.ClientSession) -> None:
         self.name = name
-        self.dialect: str = settings.dialect
-        self._base = settings.base_url.rstrip("/")
+        base = settings.base_url.rstrip("/")
+        bases: dict[str, str] = {settings.dialect: base}
+        if settings.openai_path is not None:
+            bases.setdefault("openai", base + settings.openai_path.rstrip("/"))
+        key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
+        # Per API family: where to send and how to present the key (each family has its own way).
+        self._targets = {family: (url, _headers(family, key)) for family, url in bases.items()}
         self._pool = pool
         self._timeout = aiohttp.ClientTimeout(
             connect=settings.connect_timeout_seconds, sock_read=settings.read_timeout_seconds
@@ -92,25 +103,34 @@ class HttpUpstream:
         self._deadline = settings.response_timeout_seconds
         self._max_bytes = settings.max_response_bytes
         self._max_event = settings.max_event_bytes
-        self._headers = {"content-type": "application/json", "accept-encoding": "identity"}
-        key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
-        if key:
-            self._headers["authorization"] = f"Bearer {key}"
 
-    async def send(self, path: str, body: bytes, *, stream: bool) -> UpstreamResponse:
-        timeout = self._timeout if stream else self._buffered_timeout
+    def speaks(self, family: str) -> bool:
+        return family in self._targets
+
+    async def send(self, request: UpstreamRequest) -> UpstreamResponse:
+        base, own = self._targets[request.dialect.family]
+        headers = {**own, **request.headers} if request.headers else own  # only anthropic-version, -beta
         try:
-            resp = await self._pool.post(self._base + path, data=body, headers=self._headers, timeout=timeout)
+            resp = await self._pool.post(
+                base + request.dialect.upstream_path,
+                data=request.body,
+                headers=headers,
+                timeout=self._timeout if request.stream else self._buffered_timeout,
+            )
         except _NETWORK_ERRORS as exc:
             raise _translate(self.name, exc) from exc
         content_type = resp.headers.get("content-type", "application/json")
-        headers = forwardable_headers(resp.headers)
-        if stream and resp.status == 200 and content_type.startswith("text/event-stream"):
+        headers_out = forwardable_headers(resp.headers)
+        if request.stream and resp.status == 200 and content_type.startswith(_STREAM_TYPES):
             return UpstreamResponse(
-                resp.status, content_type, chunks=self._iter(resp), headers=headers, release=resp.release
+                resp.status,
+                content_type,
+                chunks=self._iter(resp, _separators(content_type)),
+                headers=headers_out,
+                release=resp.release,
             )
         try:
-            if stream:  # asked for a stream, answered with a body (an error): the deadline applies
+            if request.stream:  # asked for a stream, answered with a body (an error): the deadline applies
                 async with asyncio.timeout(self._deadline):
                     data = await self._read(resp)
             else:
@@ -122,7 +142,7 @@ class HttpUpstream:
             resp.close()  # a body we did not read to its end: the connection cannot be reused
             raise
         resp.release()
-        return UpstreamResponse(resp.status, content_type, body=data, headers=headers)
+        return UpstreamResponse(resp.status, content_type, body=data, headers=headers_out)
 
     async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
         declared = resp.content_length
@@ -142,8 +162,10 @@ class HttpUpstream:
         except _NETWORK_ERRORS as exc:
             raise _translate(self.name, exc) from exc
 
-    async def _iter(self, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-        bound = EventBound(self._max_event)
+    async def _iter(
+        self, resp: aiohttp.ClientResponse, separators: tuple[bytes, ...]
+    ) -> AsyncIterator[bytes]:
+        bound = EventBound(self._max_event, separators)
         try:
             async for chunk in resp.content.iter_any():
                 if not bound.accepts(chunk):
@@ -168,33 +190,54 @@ class HttpUpstream:
         return None  # the shared pool is closed by the lifespan
 
 
-class EventBound:
-    """Tracks the bytes of a server-sent-event stream since the last event boundary.
+def _headers(family: str, key: str | None) -> dict[str, str]:
+    """Anthropic takes its key in x-api-key and wants an API version; the others a Bearer token."""
+    headers = {"content-type": "application/json", "accept-encoding": "identity"}
+    if family == "anthropic":
+        headers["anthropic-version"] = ANTHROPIC_VERSION  # the caller's own version wins
+        if key:
+            headers["x-api-key"] = key
+    elif key:
+        headers["authorization"] = f"Bearer {key}"
+    return headers
 
-    A boundary is a blank line (``\\n\\n`` or ``\\r\\n\\r\\n``, what the relay splits on), which
-    may be split across chunks: the last three bytes of a chunk are searched with the next.
+
+SSE_SEPARATORS = (b"\n\n", b"\r\n\r\n")  # server-sent events end with a blank line
+NDJSON_SEPARATORS = (b"\n",)  # Ollama's streams: one JSON document per line
+
+
+def _separators(content_type: str) -> tuple[bytes, ...]:
+    return NDJSON_SEPARATORS if content_type.startswith("application/x-ndjson") else SSE_SEPARATORS
+
+
+class EventBound:
+    """Tracks the bytes of a stream since its last event boundary (``separators``).
+
+    A boundary may be split across chunks: the last bytes of a chunk are searched with the next.
     """
 
-    __slots__ = ("_carry", "_limit", "_pending")
+    __slots__ = ("_carry", "_keep", "_limit", "_pending", "_separators")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, separators: tuple[bytes, ...] = SSE_SEPARATORS) -> None:
         self._limit = limit
+        self._separators = separators
+        self._keep = max(map(len, separators)) - 1  # bytes a split separator can leave behind
         self._pending = 0  # bytes after the last boundary
         self._carry = b""
 
     def accepts(self, chunk: bytes) -> bool:
         window = self._carry + chunk if self._carry else chunk
-        end = _past_last_boundary(window)
+        end = max(_past_last(window, sep) for sep in self._separators)
         # A boundary inside the carry was already seen: recounting from it gives the same number.
         self._pending = len(window) - end if end >= 0 else self._pending + len(chunk)
-        self._carry = window[-3:]
+        self._carry = window[-self._keep :] if self._keep else b""
         return self._pending <= self._limit
 
 
-def _past_last_boundary(data: bytes) -> int:
-    """The index just past the last blank line in ``data``, or -1."""
-    lf, crlf = data.rfind(b"\n\n"), data.rfind(b"\r\n\r\n")
-    return max(lf + 2 if lf >= 0 else -1, crlf + 4 if crlf >= 0 else -1)
+def _past_last(data: bytes, separator: bytes) -> int:
+    """The index just past the last ``separator`` in ``data``, or -1."""
+    at = data.rfind(separator)
+    return at + len(separator) if at >= 0 else -1
 
 
 def _translate(provider: str, exc: BaseException) -> UpstreamError:

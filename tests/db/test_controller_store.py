@@ -105,6 +105,15 @@ async def test_one_of_two_concurrent_approvers_wins(store: ControllerStore) -> N
     assert await store.pending_approvals("acme", "manager", 10) == []
 
 
+async def test_an_approval_is_redeemed_once_and_only_once_approved(store: ControllerStore) -> None:
+    await store.add_approval(approval(2))
+    assert await store.redeem_approval("a2") is None  # still pending
+    await store.decide_approval("a2", "approved", "carol", None, 300.0)
+    outcomes = await asyncio.gather(store.redeem_approval("a2"), store.redeem_approval("a2"))
+    assert [o.status for o in outcomes if o is not None] == ["used"]
+    assert await store.redeem_approval("a2") is None
+
+
 async def test_sessions_expire_and_update(store: ControllerStore) -> None:
     session = Session(
         id="s1", tenant="acme", sub="alice", data={"step": 1}, created_at=10.0, expires_at=100.0

@@ -68,7 +68,7 @@ def serve(config: dict[str, Any], tmp: Path, env: Mapping[str, str] | None = Non
 
 
 def _wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # generous: a loaded 2-core CI box loads spaCy slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"skein serve exited with {process.returncode}:\n{log.read_text()}")

@@ -11,14 +11,17 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.dialects import ollama, openai
 from gateway.errors import GatewayError, UpstreamError, UpstreamTimeout
 from gateway.settings import ProviderSettings
-from gateway.upstream.http import EventBound, HttpUpstream, forwardable_headers, new_pool
+from gateway.upstream.base import UpstreamRequest
+from gateway.upstream.http import NDJSON_SEPARATORS, EventBound, HttpUpstream, forwardable_headers, new_pool
 
 CAP = 64 * 1024
 EVENT_CAP = 4 * 1024
@@ -31,15 +34,12 @@ class Misbehaving:
         self.closed = 0
 
     def routes(self) -> list[web.RouteDef]:
-        return [
-            web.post("/v1/exact", self.exact),
-            web.post("/v1/declared-too-large", self.declared_too_large),
-            web.post("/v1/endless", self.endless),
-            web.post("/v1/trickle", self.trickle),
-            web.post("/v1/headers", self.headers),
-            web.post("/v1/events", self.events),
-            web.post("/v1/huge-event", self.huge_event),
-        ]
+        return [web.post("/v1/chat/completions", self.dispatch), web.post("/api/chat", self.dispatch)]
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        case = (await request.json())["case"]  # which misbehaviour, named in the request body
+        handler: Any = getattr(self, case.replace("-", "_"))
+        return await handler(request)
 
     async def exact(self, request: web.Request) -> web.Response:
         return web.Response(body=b"e" * CAP, content_type="application/json")
@@ -96,6 +96,23 @@ class Misbehaving:
         await self._until_hung_up(response, b"y" * 1024, pause=0)  # one event that never ends
         return response
 
+    async def lines(self, request: web.Request) -> web.StreamResponse:
+        # Ollama's framing: one JSON document per line, no blank lines anywhere.
+        response = web.StreamResponse(headers={"content-type": "application/x-ndjson"})
+        await response.prepare(request)
+        line = b'{"message": {"content": "' + b"w" * (EVENT_CAP - 40) + b'"}}\n'
+        for _ in range(20):
+            await response.write(line)
+        await response.write_eof()
+        return response
+
+    async def huge_line(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"content-type": "application/x-ndjson"})
+        await response.prepare(request)
+        await response.write(b'{"done": false}\n')
+        await self._until_hung_up(response, b"z" * 1024, pause=0)
+        return response
+
     async def _until_hung_up(self, response: web.StreamResponse, piece: bytes, pause: float) -> None:
         try:
             for _ in range(100_000):
@@ -115,7 +132,7 @@ async def provider() -> AsyncIterator[tuple[Misbehaving, str]]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield misbehaving, f"http://127.0.0.1:{port}/v1"
+    yield misbehaving, f"http://127.0.0.1:{port}"
     await runner.cleanup()
 
 
@@ -126,11 +143,21 @@ async def pool() -> AsyncIterator[aiohttp.ClientSession]:
     await session.close()
 
 
-def upstream(base_url: str, pool: aiohttp.ClientSession, **limits: Any) -> HttpUpstream:
+def upstream(
+    base_url: str, pool: aiohttp.ClientSession, dialect: str = "openai", **limits: Any
+) -> HttpUpstream:
     settings = ProviderSettings(
-        base_url=base_url, max_response_bytes=CAP, max_event_bytes=EVENT_CAP, **limits
+        base_url=base_url + ("/v1" if dialect == "openai" else ""),
+        dialect=dialect,
+        max_response_bytes=CAP,
+        max_event_bytes=EVENT_CAP,
+        **limits,
     )
     return HttpUpstream("hostile", settings, pool)
+
+
+def ask(case: str, *, stream: bool = False, dialect: Any = openai.CHAT) -> UpstreamRequest:
+    return UpstreamRequest(dialect, orjson.dumps({"case": case}), stream)
 
 
 async def failure(awaitable: Any) -> GatewayError:
@@ -147,7 +174,7 @@ async def wait_until_closed(misbehaving: Misbehaving) -> None:
 
 async def test_an_answer_of_exactly_the_cap_passes(provider: tuple[Misbehaving, str], pool: Any) -> None:
     _, base = provider
-    response = await upstream(base, pool).send("/exact", b"{}", stream=False)
+    response = await upstream(base, pool).send(ask("exact", stream=False))
     assert response.status == 200 and response.body == b"e" * CAP
 
 
@@ -155,7 +182,7 @@ async def test_a_declared_length_over_the_cap_is_refused_before_reading(
     provider: tuple[Misbehaving, str], pool: Any
 ) -> None:
     misbehaving, base = provider
-    error = await failure(upstream(base, pool).send("/declared-too-large", b"{}", stream=False))
+    error = await failure(upstream(base, pool).send(ask("declared-too-large", stream=False)))
     assert (type(error), error.status, error.reason) == (UpstreamError, 502, "upstream_response_too_large")
     await wait_until_closed(misbehaving)  # the connection was dropped, not drained
 
@@ -164,7 +191,7 @@ async def test_an_endless_chunked_answer_is_cut_at_the_cap(
     provider: tuple[Misbehaving, str], pool: Any
 ) -> None:
     misbehaving, base = provider
-    error = await failure(upstream(base, pool).send("/endless", b"{}", stream=False))
+    error = await failure(upstream(base, pool).send(ask("endless", stream=False)))
     assert (error.status, error.reason) == (502, "upstream_response_too_large")
     assert str(CAP) in error.message
     await wait_until_closed(misbehaving)
@@ -175,7 +202,7 @@ async def test_a_trickling_answer_meets_the_total_deadline(
 ) -> None:
     misbehaving, base = provider
     slow = upstream(base, pool, response_timeout_seconds=0.5, read_timeout_seconds=30)
-    error = await failure(slow.send("/trickle", b"{}", stream=False))
+    error = await failure(slow.send(ask("trickle", stream=False)))
     assert isinstance(error, UpstreamTimeout)
     assert (error.status, error.reason) == (504, "upstream_timeout")
     await wait_until_closed(misbehaving)
@@ -187,7 +214,7 @@ async def test_a_trickling_error_answer_to_a_stream_request_meets_the_deadline(
     # Asked for a stream, answered with a body that is not one: read as a buffered answer.
     misbehaving, base = provider
     slow = upstream(base, pool, response_timeout_seconds=0.5, read_timeout_seconds=30)
-    error = await failure(slow.send("/trickle", b"{}", stream=True))
+    error = await failure(slow.send(ask("trickle", stream=True)))
     assert (error.status, error.reason) == (504, "upstream_timeout")
     await wait_until_closed(misbehaving)
 
@@ -196,7 +223,7 @@ async def test_connection_and_site_headers_are_not_passed_on(
     provider: tuple[Misbehaving, str], pool: Any
 ) -> None:
     _, base = provider
-    response = await upstream(base, pool).send("/headers", b"{}", stream=False)
+    response = await upstream(base, pool).send(ask("headers", stream=False))
     assert response.headers["x-request-id"] == "req-123"
     assert response.headers["openai-processing-ms"] == "12"
     for name in ("set-cookie", "alt-svc", "strict-transport-security", "connection", "x-hop"):
@@ -206,7 +233,7 @@ async def test_connection_and_site_headers_are_not_passed_on(
 
 async def test_events_up_to_the_cap_stream_through(provider: tuple[Misbehaving, str], pool: Any) -> None:
     _, base = provider
-    response = await upstream(base, pool).send("/events", b"{}", stream=True)
+    response = await upstream(base, pool).send(ask("events", stream=True))
     assert response.chunks is not None
     received = b"".join([chunk async for chunk in response.chunks])
     assert received.count(b"\r\n\r\n") == 20 and received.endswith(b"data: [DONE]\n\n")
@@ -214,7 +241,7 @@ async def test_events_up_to_the_cap_stream_through(provider: tuple[Misbehaving, 
 
 async def test_an_event_over_the_cap_ends_the_stream(provider: tuple[Misbehaving, str], pool: Any) -> None:
     misbehaving, base = provider
-    response = await upstream(base, pool).send("/huge-event", b"{}", stream=True)
+    response = await upstream(base, pool).send(ask("huge-event", stream=True))
     assert response.chunks is not None
     received: list[bytes] = []
 
@@ -226,6 +253,33 @@ async def test_an_event_over_the_cap_ends_the_stream(provider: tuple[Misbehaving
     assert (error.status, error.reason) == (502, "upstream_event_too_large")
     assert b"".join(received).startswith(b'data: {"ok": true}\n\n')
     assert sum(map(len, received)) <= EVENT_CAP + 64 * 1024  # at most one read past the cap
+    await wait_until_closed(misbehaving)
+
+
+async def test_ndjson_lines_up_to_the_cap_stream_through(
+    provider: tuple[Misbehaving, str], pool: Any
+) -> None:
+    # No blank line in the whole stream: each line is an event, not the stream one big event.
+    _, base = provider
+    response = await upstream(base, pool, "ollama").send(ask("lines", stream=True, dialect=ollama.CHAT))
+    assert response.chunks is not None
+    received = b"".join([chunk async for chunk in response.chunks])
+    assert received.count(b"\n") == 20
+
+
+async def test_an_ndjson_line_over_the_cap_ends_the_stream(
+    provider: tuple[Misbehaving, str], pool: Any
+) -> None:
+    misbehaving, base = provider
+    response = await upstream(base, pool, "ollama").send(ask("huge-line", stream=True, dialect=ollama.CHAT))
+    assert response.chunks is not None
+
+    async def consume() -> None:
+        async for _ in response.chunks:  # type: ignore[union-attr]
+            pass
+
+    error = await failure(consume())
+    assert error.reason == "upstream_event_too_large"
     await wait_until_closed(misbehaving)
 
 
@@ -254,6 +308,27 @@ def test_event_bound_counts_exactly_the_bytes_since_the_last_blank_line(
         position += len(chunk)
         seen += chunk
         assert bound.accepts(chunk) == (pending_in(seen) <= 25)
+
+
+@given(
+    lines=st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=30),
+    cuts=st.lists(st.integers(min_value=1, max_value=50), min_size=1, max_size=60),
+)
+def test_event_bound_on_ndjson_counts_the_bytes_since_the_last_newline(
+    lines: list[int], cuts: list[int]
+) -> None:
+    stream = b"".join(b"j" * size + b"\n" for size in lines) + b"unterminated"
+    bound = EventBound(limit=25, separators=NDJSON_SEPARATORS)
+    seen = b""
+    position = 0
+    for cut in cuts * 20:
+        if position >= len(stream):
+            break
+        chunk = stream[position : position + cut]
+        position += len(chunk)
+        seen += chunk
+        tail = len(seen) - (seen.rfind(b"\n") + 1)
+        assert bound.accepts(chunk) == (tail <= 25)
 
 
 def pending_in(seen: bytes) -> int:
