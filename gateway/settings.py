@@ -178,8 +178,8 @@ class ProviderSettings(_Strict):
     # upstream_timeout), and no larger than this (502 upstream_response_too_large).
     response_timeout_seconds: float = Field(300.0, gt=0)
     max_response_bytes: int = Field(32 * 1024 * 1024, gt=0)
-    # A stream: no single event (bytes between two blank lines) larger than this
-    # (the stream ends with an upstream_event_too_large error event).
+    # A stream: no single event (SSE: bytes between two blank lines; NDJSON: one line) larger
+    # than this (the stream ends with an upstream_event_too_large error event).
     max_event_bytes: int = Field(1024 * 1024, gt=0)
 
 

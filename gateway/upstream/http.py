@@ -12,10 +12,11 @@ An upstream is trusted to answer, not to behave. A buffered answer must arrive w
 ``response_timeout_seconds`` of the request (504 ``upstream_timeout``) and be no larger than
 ``max_response_bytes`` (502 ``upstream_response_too_large``: refused from its Content-Length
 before reading a byte, or cut as it grows when it has none). A stream may last as long as it
-keeps sending, but no single event may exceed ``max_event_bytes`` (``upstream_event_too_large``,
-which ends the stream), so what the relay holds back stays small. The gateway's memory is
-bounded by these caps, not by the upstream. Headers that describe the upstream's connection or
-site rather than the answer are never passed on (``forwardable_headers``).
+keeps sending, but no single event (SSE event, NDJSON line) may exceed ``max_event_bytes``
+(``upstream_event_too_large``, which ends the stream), so what the relay holds back stays
+small. The gateway's memory is bounded by these caps, not by the upstream. Headers that
+describe the upstream's connection or site rather than the answer are never passed on
+(``forwardable_headers``).
 """
 
 from __future__ import annotations
