@@ -186,7 +186,6 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         upstreams=upstreams,
         usage=usage,
         instance_id=instance_id,
-        answers=answers,
         model_call=model_call,
         model_list=model_list,
         audit_query=audit_query,

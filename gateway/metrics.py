@@ -42,6 +42,9 @@ AuditResult = Literal["written", "failed", "dropped"]
 BundleLoadResult = Literal["ok", "rejected", "error"]
 _AUDIT_RESULTS: tuple[AuditResult, ...] = ("written", "failed", "dropped")
 _BUNDLE_RESULTS: tuple[BundleLoadResult, ...] = ("ok", "rejected", "error")
+# How a decision failed inside the embedded engine (gateway.policy.interpreter.FaultKind).
+PolicyFaultKind = Literal["error", "panic", "result"]
+_POLICY_FAULTS: tuple[PolicyFaultKind, ...] = ("error", "panic", "result")
 
 # Suffixes the exposition format adds to a family's name, by type.
 _SAMPLE_SUFFIXES = {
@@ -166,6 +169,11 @@ class Metrics:
         self._bundle_loads = self._counter(
             "bundle_load", "Bundle loads by result.", {"result": LabelBound(3, known=_BUNDLE_RESULTS)}
         )
+        self._policy_faults = self._counter(
+            "policy_engine_faults",
+            "Decisions that failed inside the embedded policy engine (each a 503), by kind.",
+            {"kind": LabelBound(3, known=_POLICY_FAULTS)},
+        )
         registry = self.registry
         self._bundle_load_time = Histogram(
             "skein_bundle_load_duration_seconds",
@@ -183,6 +191,8 @@ class Metrics:
             self._audit.child(result)
         for loaded in _BUNDLE_RESULTS:
             self._bundle_loads.child(loaded)
+        for kind in _POLICY_FAULTS:
+            self._policy_faults.child(kind)
 
     def _counter(self, name: str, doc: str, labels: dict[str, LabelBound]) -> _Family[Counter]:
         metric = Counter(f"skein_{name}", doc, tuple(labels), registry=self.registry)
@@ -282,6 +292,10 @@ class Metrics:
         """A load attempt by the bundle store: its result and how long read + compile took."""
         self._bundle_loads.child("ok" if ok else "error").inc()
         self._bundle_load_time.observe(seconds)
+
+    def count_policy_fault(self, kind: PolicyFaultKind) -> None:
+        """A decision that failed inside the engine: an error, a caught panic, a bad result."""
+        self._policy_faults.child(kind).inc()
 
     # -- exposition --------------------------------------------------------------------------
 

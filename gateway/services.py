@@ -14,7 +14,6 @@ from gateway.audit.writer import AuditWriter
 from gateway.auth.authenticator import Authenticator
 from gateway.bundle.store import BundleStore
 from gateway.db.controller import ControllerStore
-from gateway.http.answers import ModelAnswers
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline
 from gateway.settings import Settings
@@ -33,7 +32,6 @@ class Gateway:
     upstreams: Mapping[str, Upstream]
     usage: UsageStore
     instance_id: str
-    answers: ModelAnswers
     model_call: Pipeline  # POST routes of every model dialect
     model_list: Pipeline  # GET /v1/models, GET /api/tags
     audit_query: Pipeline  # GET /audit
