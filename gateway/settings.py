@@ -32,11 +32,30 @@ class _Strict(BaseModel):
 
 
 class ServerSettings(_Strict):
+    """The listener. The limits below protect the process from slow or oversized clients
+    (``gateway/http/server.py``, docs/runbook.md "Connection limits")."""
+
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    # How clients reach this gateway (https://skein.example.com), for links it hands out such as
+    # dev mode's jwks_uri; never taken from a request's Host header.
+    public_url: str | None = Field(None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
     access_log: bool = False
     overhead_header: bool = True
+    # A request's line and headers must arrive within this time of their first bytes (slowloris).
+    header_timeout_seconds: float = Field(10.0, gt=0)
+    # Its body within this time of the end of its headers (slow or short bodies).
+    body_timeout_seconds: float = Field(60.0, gt=0)
+    # A connection with no request in progress is closed after this long (keep-alive, new ones).
+    idle_timeout_seconds: float = Field(5.0, gt=0)
+    # A response the client stops reading is cut after its send buffer stayed full this long.
+    write_timeout_seconds: float = Field(60.0, gt=0)
+    max_header_bytes: int = Field(64 * 1024, ge=1024)  # request line + all header fields
+    max_headers: int = Field(100, gt=0)  # header fields per request
+    # Open client connections; one more is answered 503 too_many_connections + Retry-After.
+    max_connections: int = Field(1000, gt=0)
+    retry_after_seconds: int = Field(1, ge=0)
 
 
 class DevSettings(_Strict):
@@ -155,7 +174,14 @@ class ProviderSettings(_Strict):
     openai_path: str | None = Field(None, pattern=r"^/[A-Za-z0-9/_.-]*$")
     api_key_env: str | None = None
     connect_timeout_seconds: float = Field(5.0, gt=0)
-    read_timeout_seconds: float = Field(120.0, gt=0)
+    read_timeout_seconds: float = Field(120.0, gt=0)  # between two reads; streams may last longer
+    # A buffered (non-stream) answer: complete within this time of sending the request (504
+    # upstream_timeout), and no larger than this (502 upstream_response_too_large).
+    response_timeout_seconds: float = Field(300.0, gt=0)
+    max_response_bytes: int = Field(32 * 1024 * 1024, gt=0)
+    # A stream: no single event (SSE: bytes between two blank lines; NDJSON: one line) larger
+    # than this (the stream ends with an upstream_event_too_large error event).
+    max_event_bytes: int = Field(1024 * 1024, gt=0)
 
 
 class SecondOpinionSettings(_Strict):

@@ -57,13 +57,18 @@ def serve(args: argparse.Namespace) -> int:
     # the switch interval while the event loop waits; 5 ms by default shows up directly as
     # latency on every request in flight, so switch sooner.
     sys.setswitchinterval(0.001)
-    watch = StartupWatch(create_app(settings))
+    from gateway.http.server import Refusals, ServerLimits, protocol_for, warn_if_over_file_limit
+
+    limits, refusals = ServerLimits.from_settings(settings.server), Refusals()
+    warn_if_over_file_limit(limits)
+    watch = StartupWatch(create_app(settings, refusals=refusals))
     config = uvicorn.Config(
         watch,
         host=server.host,
         port=server.port,
         loop="uvloop",
-        http="httptools",
+        http=protocol_for(limits, refusals),  # httptools, plus header/body/idle timeouts and size limits
+        ws="none",  # no WebSocket routes: an Upgrade request is served as plain HTTP
         lifespan="on",
         access_log=settings.server.access_log,
         log_config=None,  # keep our JSON logging
