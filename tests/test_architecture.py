@@ -32,11 +32,20 @@ RULES = (
     Rule("signing", ("gateway",), "the bundle format is a library: gateway -> signing, never back"),
     Rule(
         "gateway.policy",
-        ("gateway.pipeline", "gateway.http"),
+        ("gateway.pipeline", "gateway.http", "gateway.stages", "gateway.call", "gateway.dialects"),
         "policy engines decide; they do not know the request pipeline or HTTP",
     ),
-    Rule("gateway.stages", ("gateway.app", "gateway.http"), "stages are plain functions the app composes"),
-    Rule("gateway.dialects", ("gateway.stages",), "a dialect translates a body; it knows no stage"),
+    Rule(
+        "gateway.stages",
+        ("gateway.app", "gateway.http", "gateway.services"),
+        "stages are units the app composes; they know no app, no HTTP, no lifespan",
+    ),
+    Rule(
+        "gateway.dialects",
+        ("gateway.stages", "gateway.pipeline", "gateway.app", "gateway.http"),
+        "a dialect translates bodies and answers; it knows no stage, pipeline or HTTP",
+    ),
+    Rule("gateway.upstream", ("gateway.stages", "gateway.pipeline", "gateway.dialects"), "upstreams only send"),
 )
 
 
