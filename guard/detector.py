@@ -24,6 +24,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from guard.nerscope import NerScope
 from guard.nlp import NerOnlyNlpEngine
+from guard.normalize import Normalized, normalize
 from guard.policy import ALL_BUILTIN_ENTITIES, CustomPattern, Detection, GuardPolicy
 from guard.recognizers.names import Gazetteer, GazetteerRecognizer
 from guard.recognizers.ner import SpacyNerRecognizer
@@ -107,12 +108,17 @@ class Detector:
         wanted = policy.wanted() & (ALL_BUILTIN_ENTITIES | {p.entity for p in policy.patterns})
         if not wanted:
             return [[] for _ in texts]
+        views = [normalize(t) for t in texts]
+        clean = [v.text for v in views]
         if wanted & NER_ENTITIES:
-            artifacts = self._nlp.process_scoped(texts, self._scope.spans)
+            artifacts = self._nlp.process_scoped(clean, self._scope.spans)
         else:
             artifacts = [self._nlp.empty_artifacts() for _ in texts]
         custom = self._custom_recognizers(policy.patterns)
-        return [self._detect_one(t, a, policy, wanted, custom) for t, a in zip(texts, artifacts, strict=True)]
+        return [
+            _map_back(view, self._detect_one(view.text, found, policy, wanted, custom))
+            for view, found in zip(views, artifacts, strict=True)
+        ]
 
     def _detect_one(
         self,
@@ -160,3 +166,10 @@ class Detector:
             ]
             self._custom[patterns] = cached
         return cached
+
+
+def _map_back(view: Normalized, found: list[Detection]) -> list[Detection]:
+    """Detections on the normalised text, as spans of the caller's text."""
+    if not view.changed:
+        return found
+    return [Detection(d.entity, *view.span(d.start, d.end), d.score) for d in found]
