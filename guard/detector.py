@@ -22,6 +22,7 @@ from presidio_analyzer import (
 from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from guard.casing import Truecaser
 from guard.nerscope import NerScope
 from guard.nlp import NerOnlyNlpEngine
 from guard.normalize import Normalized, normalize
@@ -78,6 +79,7 @@ class Detector:
             self._nlp.load()
         gazetteer = Gazetteer.bundled(people)
         self._scope = NerScope(gazetteer.knows)
+        self._truecase = Truecaser(gazetteer.proper)
         stop_terms = frozenset(t.lower() for t in self.settings.ner_stop_terms)
         recognizers: list[EntityRecognizer] = [
             *pattern_recognizers(),
@@ -109,20 +111,23 @@ class Detector:
         if not wanted:
             return [[] for _ in texts]
         views = [normalize(t) for t in texts]
-        clean = [v.text for v in views]
+        # Names and places are looked for in a cased view (guard.casing); patterns do not
+        # care, and custom patterns (case-sensitive) see the text as written.
+        cased = [self._truecase(v.text) for v in views] if wanted & NER_ENTITIES else [v.text for v in views]
         if wanted & NER_ENTITIES:
-            artifacts = self._nlp.process_scoped(clean, self._scope.spans)
+            artifacts = self._nlp.process_scoped(cased, self._scope.spans)
         else:
             artifacts = [self._nlp.empty_artifacts() for _ in texts]
         custom = self._custom_recognizers(policy.patterns)
         return [
-            _map_back(view, self._detect_one(view.text, found, policy, wanted, custom))
-            for view, found in zip(views, artifacts, strict=True)
+            _map_back(view, self._detect_one(view.text, view_cased, found, policy, wanted, custom))
+            for view, view_cased, found in zip(views, cased, artifacts, strict=True)
         ]
 
     def _detect_one(
         self,
         text: str,
+        cased: str,
         artifacts: NlpArtifacts,
         policy: GuardPolicy,
         wanted: frozenset[str],
@@ -130,13 +135,16 @@ class Detector:
     ) -> list[Detection]:
         if not text.strip():
             return []
-        results = self._analyzer.analyze(
-            text,
-            language="en",
-            entities=sorted(wanted),
-            ad_hoc_recognizers=custom or None,
-            nlp_artifacts=artifacts,
-        )
+        builtin = sorted(wanted & ALL_BUILTIN_ENTITIES)
+        results = self._analyzer.analyze(cased, language="en", entities=builtin, nlp_artifacts=artifacts)
+        if custom:
+            results += self._analyzer.analyze(
+                text,
+                language="en",
+                entities=sorted({p.entity for p in policy.patterns}),
+                ad_hoc_recognizers=custom,
+                nlp_artifacts=self._nlp.empty_artifacts(),
+            )
         found = [
             Detection(r.entity_type, r.start, r.end, r.score)
             for r in results

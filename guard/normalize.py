@@ -112,3 +112,18 @@ def _clean(text: str, start: int, end: int) -> tuple[str, list[tuple[int, int]]]
             table.extend((index, stop) for _ in cleaned)
         index = stop
     return "".join(out), table
+
+
+# Letters NFD does not take apart (the dotless i is U+0131).
+_UNACCENTED = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "\u0131": "i", "ß": "ss", "æ": "ae", "œ": "oe"}
+)
+
+
+def fold(word: str) -> str:
+    """The word without accents ("găești" -> "gaesti"): chat often drops them, so the word
+    lists hold both forms and a lookup tries both."""
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFD", word.translate(_UNACCENTED))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -10,6 +10,7 @@ word. Words that are also ordinary English ("will", "grace", "nice") need more e
 from __future__ import annotations
 
 import csv
+import gzip
 import itertools
 import json
 import re
@@ -21,6 +22,8 @@ from pathlib import Path
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.lang.en.stop_words import STOP_WORDS
+
+from guard.normalize import fold
 
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")  # O'Brien, O\u2019Brien, Smith-Jones
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "professor", "sir", "madam", "mx"})
@@ -38,53 +41,85 @@ _PERSON_CUE = re.compile(
     r"meet|talked to|spoke to|spoke with|talk to|message|remind|invite|invited)\W{0,2}$",
     re.IGNORECASE,
 )
+_STRICT_PLACE_CUE = re.compile(r"\b(?:in|from|near|visit|visiting|around|across)\s+$", re.IGNORECASE)
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\n]\s*)$")
 MAX_NAME_WORDS = 4
+GENERATED = "gazetteer.json.gz"  # guard/data, made by ``python -m guard.data.build``
 
 Word = tuple[int, int, str]
 
 
+class Words(frozenset[str]):
+    """A lower-case word list that also matches a word written without its accents."""
+
+    def __contains__(self, word: object) -> bool:
+        if frozenset.__contains__(self, word):
+            return True
+        return isinstance(word, str) and not word.isascii() and frozenset.__contains__(self, fold(word))
+
+
 @dataclass(frozen=True, slots=True)
 class Gazetteer:
-    """Word lists from ``guard/gazetteer.json`` (see its comment), plus directory names."""
+    """Generated lists (``guard/data``: names-dataset, GeoNames, English case statistics)
+    joined with the hand-made ``guard/gazetteer.json`` (its comment says what each is)
+    and the names of a directory export."""
 
-    first_names: frozenset[str]
-    ambiguous_first_names: frozenset[str]
-    surnames: frozenset[str]
-    locations: frozenset[str]
-    ambiguous_locations: frozenset[str]
+    first_names: Words
+    surnames: Words
+    locations: Words
+    major_locations: Words  # countries, states, capitals, big cities: a place before a name
+    ordinary: frozenset[str]  # list words mostly written in lower case: need strong evidence
+    ambiguous: frozenset[str]  # written both ways ("grace", "hunter"): needs some evidence
+    everyday: frozenset[str]  # frequent lower-case English words: never a name by a cue alone
+    never: frozenset[str]  # weekdays, months, titles, greetings, demonyms: never a name or place
     not_name_words: frozenset[str]  # capitalised words that follow a name without being part of it
     not_cued_name_words: frozenset[str]  # lower-case words after a cue that are not names
-    wordlike_surnames: frozenset[str]  # surnames that are everyday words ("white", "king")
     verbs_after_names: frozenset[str]  # "david said": not a surname
     ner_stop_terms: frozenset[str]
 
     @classmethod
     def bundled(cls, extra_people: Iterable[str] = ()) -> Gazetteer:
         raw = json.loads(resources.files("guard").joinpath("gazetteer.json").read_text("utf-8"))
-        first, last = set(raw["first_names"]), set(raw["surnames"])
+        made = json.loads(gzip.decompress(resources.files("guard.data").joinpath(GENERATED).read_bytes()))
+        first = {*raw["first_names"], *made["first_names"]}
+        last = {*raw["surnames"], *made["surnames"]}
         for full_name in extra_people:
             words = full_name.lower().split()
             if words:
                 first.add(words[0])
                 last.update(words[1:])
-        lists = {
-            key: frozenset(raw[key]) for key in ("not_name_words", "wordlike_surnames", "verbs_after_names")
-        }
+        never = frozenset({*raw["never_names"], *made["demonyms"]})
+        hand_ordinary = {*raw["not_cued_name_words"], *raw["wordlike_surnames"], *raw["ner_stop_terms"]}
+        hand_ambiguous = {*raw["ambiguous_first_names"], *raw["ambiguous_locations"]}
         return cls(
-            first_names=frozenset(first),
-            ambiguous_first_names=frozenset(raw["ambiguous_first_names"]),
-            surnames=frozenset(last),
-            locations=frozenset(raw["locations"]),
-            # A place that is also a first name ("sofia", "georgia") needs a capital and a cue.
-            ambiguous_locations=frozenset(raw["ambiguous_locations"]) | (frozenset(raw["locations"]) & first),
+            first_names=Words(first),
+            surnames=Words(last),
+            locations=Words({*raw["locations"], *made["places"]}),
+            major_locations=Words({*raw["locations"], *made["major_places"]}),
+            ordinary=frozenset({*made["ordinary"], *STOP_WORDS, *hand_ordinary, *never}),
+            ambiguous=frozenset({*made["ambiguous"], *hand_ambiguous}),
+            everyday=frozenset({*made["everyday"], *STOP_WORDS, *never}),
+            never=never,
+            not_name_words=frozenset(raw["not_name_words"]),
             not_cued_name_words=frozenset(raw["not_cued_name_words"]) | STOP_WORDS,
+            verbs_after_names=frozenset(raw["verbs_after_names"]),
             ner_stop_terms=frozenset(raw["ner_stop_terms"]),
-            **lists,
         )
 
     def knows(self, word: str) -> bool:
         """A lower-cased word that is a first name, a surname or a place."""
         return word in self.first_names or word in self.surnames or word in self.locations
+
+    def proper(self, word: str) -> bool:
+        """A lower-cased word that is a name or place and nothing else: people write it
+        capitalised (the case of a chat message may be lost, this is not)."""
+        return len(word) > 2 and word not in self.ordinary and word not in self.ambiguous and self.knows(word)
+
+    def strength(self, word: str) -> int:
+        """0: an everyday word, 1: often both, 2: a name-like word."""
+        if word in self.ordinary:
+            return 0
+        return 1 if word in self.ambiguous else 2
 
     @staticmethod
     def people_from_csv(path: Path, column: str = "name") -> list[str]:
@@ -97,7 +132,7 @@ class GazetteerRecognizer(EntityRecognizer):
     def __init__(self, gazetteer: Gazetteer) -> None:
         self._gaz = gazetteer
         # First words of places: most words are not, and this skips the n-gram lookups.
-        self._place_starts = frozenset(place.split()[0] for place in gazetteer.locations)
+        self._place_starts = Words(place.split()[0] for place in gazetteer.locations)
         super().__init__(supported_entities=["PERSON", "LOCATION"], name="skein_gazetteer")
 
     def load(self) -> None:
@@ -130,20 +165,39 @@ class GazetteerRecognizer(EntityRecognizer):
     def _person_at(self, text: str, words: list[Word], i: int) -> tuple[int, float] | None:
         start, _, word = words[i]
         low, capital = word.lower(), word[0].isupper()
-        if word.isupper() and len(word) > 1:
-            return None  # shouting or an acronym, not a name
-        if capital and (self._after_title(text, words, i) or _LABEL.search(text, max(0, start - 24), start)):
+        if (word.isupper() and len(word) > 1) or low in self._gaz.never:
+            return None  # an acronym (shouted sentences arrive in lower case: guard.casing)
+        if capital and self._after_title(text, words, i):
+            return self._extend(text, words, i, capital=True), 0.9  # "Dr. Wheeler": not the town
+        if capital and _LABEL.search(text, max(0, start - 24), start):
             return self._extend(text, words, i, capital=True), 0.85
         if low not in self._gaz.first_names:
             if self._before_surname(text, words, i) or (not capital and self._cued(text, start, low)):
                 return self._extend(text, words, i, capital), 0.6
             return None
         last = self._extend(text, words, i, capital)
-        if low in self._gaz.ambiguous_first_names and not (capital and last > i):
+        if not self._enough_evidence(text, words, i, last):
             return None
         if last > i:
             return last, 0.8
         return last, 0.65 if capital else 0.55
+
+    def _enough_evidence(self, text: str, words: list[Word], i: int, last: int) -> bool:
+        """A known first name alone is a person if it is nothing else; a word that is also
+        an everyday word or a major place needs a surname, a capital or a cue."""
+        start, _, word = words[i]
+        low, capital = word.lower(), word[0].isupper()
+        strength = self._gaz.strength(low)
+        followed = last > i and self._gaz.strength(words[i + 1][2].lower()) > 0
+        if strength == 0:
+            return capital and followed
+        if strength == 1:
+            return (capital and (followed or not _SENTENCE_START.search(text, max(0, start - 3), start))) or (
+                not capital and _PERSON_CUE.search(text, max(0, start - 16), start) is not None
+            )
+        if low in self._gaz.major_locations and last == i:
+            return _PERSON_CUE.search(text, max(0, start - 16), start) is not None
+        return True
 
     def _surname_like(self, low: str) -> bool:
         """A lower-case word after a lower-case first name that is probably its surname:
@@ -151,6 +205,7 @@ class GazetteerRecognizer(EntityRecognizer):
         if (
             len(low) < 3
             or low in self._gaz.not_cued_name_words
+            or low in self._gaz.everyday
             or low in self._gaz.verbs_after_names
             or low in self._gaz.locations
         ):
@@ -168,11 +223,12 @@ class GazetteerRecognizer(EntityRecognizer):
         if (
             low in self._gaz.not_cued_name_words
             or low in self._gaz.not_name_words
+            or low in self._gaz.everyday
             or len(low) < 3
             or low in self._gaz.locations
         ):
             return False
-        if next_low not in self._gaz.surnames or next_low in self._gaz.wordlike_surnames:
+        if next_low not in self._gaz.surnames or self._gaz.strength(next_low) < 2:
             return False
         return word[0].isupper() == nxt[0].isupper()
 
@@ -233,12 +289,29 @@ class GazetteerRecognizer(EntityRecognizer):
             if any(text[a[1] : b[0]] != " " for a, b in itertools.pairwise(span)):
                 continue
             key = " ".join(w[2] for w in span).lower()
-            if key not in self._gaz.locations:
-                continue
-            if key in self._gaz.ambiguous_locations:
-                first = span[0]
-                cue = _PLACE_CUE.search(text, max(0, first[0] - 16), first[0])
-                if not (first[2][0].isupper() and cue):
-                    return 0
-            return size
+            if key in self._gaz.locations and self._place_evidence(text, span, key):
+                return size
         return 0
+
+    def _place_evidence(self, text: str, span: list[Word], key: str) -> bool:
+        """A place that is nothing else is a place; an everyday word ("Nice", "Reading")
+        needs a capital and a preposition; a place that is also a given name ("Sofia",
+        "Florence") needs a preposition unless it is a major place."""
+        start, _, first = span[0]
+        capital = first[0].isupper()
+        cue = _PLACE_CUE.search(text, max(0, start - 16), start) is not None
+        if len(span) > 1:
+            return any(self._gaz.strength(w[2].lower()) == 2 for w in span) and (
+                span[-1][2].lower() not in self._gaz.not_cued_name_words
+            )
+        if key in self._gaz.never:
+            return False
+        strength = self._gaz.strength(key)
+        if strength == 0:
+            return capital and cue
+        if strength == 1:
+            return cue and (capital or key in self._gaz.major_locations)
+        if key in self._gaz.first_names and key not in self._gaz.major_locations:
+            # "a note to pablo" is a person, "lives in Pablo" a place.
+            return _STRICT_PLACE_CUE.search(text, max(0, start - 16), start) is not None
+        return True

@@ -46,7 +46,7 @@ class SpacyNerRecognizer(EntityRecognizer):
             if entity is None or entity not in entities:
                 continue
             tokens = list(ent)
-            while tokens and (tokens[0].lower_.rstrip(".") in _TITLES or tokens[0].is_punct):
+            while tokens and (tokens[0].is_punct or self._filler(tokens[0].lower_.rstrip("."))):
                 tokens.pop(0)
             while tokens and (tokens[-1].is_punct or tokens[-1].lower_ in ("'s", "\u2019s")):
                 tokens.pop()
@@ -57,6 +57,12 @@ class SpacyNerRecognizer(EntityRecognizer):
                 entity = self._relabel(text, start, end, entity)
                 results.append(RecognizerResult(entity, start, end, SCORES[entity]))
         return results
+
+    def _filler(self, low: str) -> bool:
+        """A word the small model swallows into a name: "Is Auvergne", "Hi Sarah", "Draft"."""
+        if low in _TITLES or low in self._gaz.never:
+            return True
+        return low in self._gaz.everyday and low not in self._gaz.first_names
 
     def _plausible(self, text: str, start: int, end: int, entity: str) -> bool:
         """Drop the small model's typical mistakes; each rule costs little recall because
@@ -71,25 +77,35 @@ class SpacyNerRecognizer(EntityRecognizer):
             return False
         # A lone unknown capitalised word at a sentence start or before a colon is usually
         # just a capitalised word ("Lorem", "Email:").
+        if len(words) == 1 and self._filler(words[0]) and words[0] not in self._gaz.locations:
+            return False  # "Draft", "Monday", "German"
         lone = len(words) == 1 and not self._gaz.knows(words[0])
         return not (
             lone and (_SENTENCE_START.search(text, max(0, start - 3), start) or text[end : end + 1] == ":")
         )
 
     def _relabel(self, text: str, start: int, end: int, entity: str) -> str:
-        """The small model often swaps PERSON and LOCATION on unfamiliar single words
-        ("Nadia" as a place, "Ghent" as a person); the gazetteer and a preposition decide."""
+        """The small model often swaps PERSON and LOCATION on unfamiliar words ("Nadia" as a
+        place, "Ghent" or "Caldas da Rainha" as a person); the word lists and a preposition
+        decide. Almost every given name is also some village somewhere, so only a major
+        place or a preposition makes a known given name a place."""
         if entity not in ("PERSON", "LOCATION"):
             return entity
-        word = text[start:end].lower()
-        if " " in word:
-            given = word.split()[0]
-            if entity == "LOCATION" and given in self._gaz.first_names and word not in self._gaz.locations:
-                return "PERSON"  # "Sofia Rossi"
+        value = " ".join(text[start:end].lower().split())
+        given = value.split()[0]
+        cue = _PLACE_CUE.search(text, max(0, start - 12), start) is not None
+        name_like = given in self._gaz.first_names or value in self._gaz.surnames
+        if entity == "LOCATION":
+            if name_like and value not in self._gaz.major_locations and not cue:
+                return "PERSON"  # "Sofia Rossi", "Ms Cammarata"
             return entity
-        if entity == "LOCATION" and word in self._gaz.first_names and word not in self._gaz.locations:
-            return "PERSON"
-        place_like = word in self._gaz.locations or _PLACE_CUE.search(text, max(0, start - 12), start)
-        if entity == "PERSON" and word not in self._gaz.first_names and place_like:
+        known_place = value in self._gaz.locations
+        if (
+            (known_place and (cue or not name_like))
+            or (cue and not name_like)
+            or (
+                value in self._gaz.major_locations and " " not in value and given not in self._gaz.first_names
+            )
+        ):
             return "LOCATION"
         return entity
