@@ -30,7 +30,7 @@ _TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "professor", "sir"
 _LABEL = re.compile(
     r"(?:\bname\s*(?:is|:)|\bnamed|\bcalled|\bperson\s*:|\bemployee\s*:|\bpatient\s*:|"
     r"\bcustomer\s*:|\bclient\s*:|\battn\s*:|\bcontact\s*:|\bowner\s*:|\bassignee\s*:|\breporter\s*:|"
-    r"\bfrom\s*:|\bcc\s*:|\bdear|\bsigned)\s*$",
+    r"\bfrom\s*:|\bcc\s*:|\bdear|\bsigned|\bi\s+am|\bi'm)\s*$",
     re.IGNORECASE,
 )
 _PLACE_CUE = re.compile(r"\b(?:in|to|from|at|near|via|visit|visiting|around|of|across)\s+$", re.IGNORECASE)
@@ -40,6 +40,9 @@ _PERSON_CUE = re.compile(
     r"\b(?:ask|asked|tell|told|ping|pinged|email|emailed|call|cc|thanks|thank|hey|hi|hello|dear|met|"
     r"meet|talked to|spoke to|spoke with|talk to|message|remind|invite|invited)\W{0,2}$",
     re.IGNORECASE,
+)
+_PARTICLES = frozenset(
+    {"van", "von", "de", "der", "den", "da", "di", "du", "la", "le", "del", "dos", "ter", "ten"}
 )
 _STRICT_PLACE_CUE = re.compile(r"\b(?:in|from|near|visit|visiting|around|across)\s+$", re.IGNORECASE)
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\n]\s*)$")
@@ -167,8 +170,11 @@ class GazetteerRecognizer(EntityRecognizer):
         low, capital = word.lower(), word[0].isupper()
         if (word.isupper() and len(word) > 1) or low in self._gaz.never:
             return None  # an acronym (shouted sentences arrive in lower case: guard.casing)
-        if capital and self._after_title(text, words, i):
-            return self._extend(text, words, i, capital=True), 0.9  # "Dr. Wheeler": not the town
+        if self._after_title(text, words, i) and (capital or low not in self._gaz.everyday):
+            # "Dr. Wheeler" (not the town), "mr. meister", "Mrs. van der Brink"
+            return self._extend(text, words, i, capital=True), 0.9
+        if low in self._gaz.not_cued_name_words:
+            return None  # a function word ("Is", "And") never starts a name
         if capital and _LABEL.search(text, max(0, start - 24), start):
             return self._extend(text, words, i, capital=True), 0.85
         if low not in self._gaz.first_names:
@@ -241,7 +247,10 @@ class GazetteerRecognizer(EntityRecognizer):
         if i == 0:
             return False
         _, prev_end, prev = words[i - 1]
-        return prev.lower() in _TITLES and text[prev_end : words[i][0]] in (" ", ". ", ".")
+        if prev.lower() not in _TITLES or text[prev_end : words[i][0]] not in (" ", ". ", "."):
+            return False
+        word = words[i][2]
+        return word[0].isupper() or word.lower() not in self._gaz.not_cued_name_words or word in _PARTICLES
 
     def _extend(self, text: str, words: list[Word], i: int, capital: bool) -> int:
         """Index of the last word of the name that starts at word ``i``."""

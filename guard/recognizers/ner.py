@@ -22,6 +22,7 @@ _TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "mx"})
 # identifiers, handles and versions.
 _NOT_IN_NAME = frozenset("@/\\_:=<>{}[]#$%0123456789")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\n]\s*)$")
+_STRICT_PLACE_CUE = re.compile(r"\b(?:in|from|near|visit|visiting)\s+$", re.IGNORECASE)
 _PLACE_CUE = re.compile(r"\b(?:in|to|from|near|at|for|visit|visiting)\s+$", re.IGNORECASE)
 _ODD_CAPS = re.compile(r"\w[A-Z]\w*[A-Z]")
 
@@ -93,19 +94,15 @@ class SpacyNerRecognizer(EntityRecognizer):
             return entity
         value = " ".join(text[start:end].lower().split())
         given = value.split()[0]
-        cue = _PLACE_CUE.search(text, max(0, start - 12), start) is not None
-        name_like = given in self._gaz.first_names or value in self._gaz.surnames
+        # "to" and "for" precede people as often as places ("a note to Artur").
+        cue = _STRICT_PLACE_CUE.search(text, max(0, start - 12), start) is not None
+        name_like = given in self._gaz.first_names and self._gaz.strength(given) > 0
         if entity == "LOCATION":
-            if name_like and value not in self._gaz.major_locations and not cue:
-                return "PERSON"  # "Sofia Rossi", "Ms Cammarata"
+            if name_like and not cue and (value not in self._gaz.major_locations or " " in value):
+                return "PERSON"  # "Sofia Rossi", "belongs to Amalia"
             return entity
         known_place = value in self._gaz.locations
-        if (
-            (known_place and (cue or not name_like))
-            or (cue and not name_like)
-            or (
-                value in self._gaz.major_locations and " " not in value and given not in self._gaz.first_names
-            )
-        ):
+        loose_cue = _PLACE_CUE.search(text, max(0, start - 12), start) is not None
+        if (known_place and (cue or loose_cue or not name_like)) or (cue and not name_like):
             return "LOCATION"
         return entity
