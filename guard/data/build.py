@@ -36,6 +36,7 @@ from guard.normalize import fold
 
 OUT = Path(__file__).with_name("gazetteer.json.gz")
 NAME_RANK = 2000
+COMMON_NAME_RANK = 300  # a given name this common is a person before it is a place
 MIN_POPULATION = 1000
 ALTERNATE_NAMES_POPULATION = 100_000
 # log-probability of "Word" minus that of "word": below ORDINARY the word is mostly
@@ -51,14 +52,14 @@ def _with_folded(words: set[str]) -> list[str]:
     return sorted(words | {fold(w) for w in words})
 
 
-def _top_names(file: str) -> list[str]:
+def _top_names(file: str, rank: int = NAME_RANK) -> list[str]:
     package = resources.files("names_dataset").joinpath("v3", file)
     with package.open("rb") as raw, gzip.open(raw) as handle:
         table: dict[str, dict[str, Any]] = pickle.load(handle)  # the package's own data file
     names = set()
     for name, info in table.items():
         ranks = info.get("rank") or {}
-        if ranks and min(ranks.values()) <= NAME_RANK and _NAME.fullmatch(name):
+        if ranks and min(ranks.values()) <= rank and _NAME.fullmatch(name):
             names.add(name.lower())
     return _with_folded(names)
 
@@ -145,6 +146,7 @@ def build() -> dict[str, Any]:
         "sources": versions,
         "settings": {"name_rank": NAME_RANK, "min_population": MIN_POPULATION},
         "first_names": first,
+        "common_first_names": _top_names("first_names.pkl.gz", COMMON_NAME_RANK),
         "surnames": last,
         "places": places,
         "major_places": major,

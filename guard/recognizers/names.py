@@ -68,6 +68,7 @@ class Gazetteer:
     and the names of a directory export."""
 
     first_names: Words
+    common_first_names: Words  # so common that a person is meant unless a preposition says place
     surnames: Words
     locations: Words
     major_locations: Words  # countries, states, capitals, big cities: a place before a name
@@ -96,6 +97,7 @@ class Gazetteer:
         hand_ambiguous = {*raw["ambiguous_first_names"], *raw["ambiguous_locations"]}
         return cls(
             first_names=Words(first),
+            common_first_names=Words(made["common_first_names"]),
             surnames=Words(last),
             locations=Words({*raw["locations"], *made["places"]}),
             major_locations=Words({*raw["locations"], *made["major_places"]}),
@@ -198,7 +200,10 @@ class GazetteerRecognizer(EntityRecognizer):
         if strength == 0:
             return capital and followed
         if strength == 1:
-            return (capital and (followed or not _SENTENCE_START.search(text, max(0, start - 3), start))) or (
+            if _PLACE_CUE.search(text, max(0, start - 16), start) and not followed:
+                return False  # "left in June", "expect 2000 in April"
+            after_start = _SENTENCE_START.search(text, max(0, start - 3), start) is not None
+            return (capital and (followed or not after_start)) or (
                 not capital and _PERSON_CUE.search(text, max(0, start - 16), start) is not None
             )
         if low in self._gaz.major_locations and last == i:

@@ -98,8 +98,14 @@ class SpacyNerRecognizer(EntityRecognizer):
         cue = _STRICT_PLACE_CUE.search(text, max(0, start - 12), start) is not None
         name_like = given in self._gaz.first_names and self._gaz.strength(given) > 0
         if entity == "LOCATION":
-            if name_like and not cue and (value not in self._gaz.major_locations or " " in value):
-                return "PERSON"  # "Sofia Rossi", "belongs to Amalia"
+            if not name_like or (cue and value in self._gaz.locations):
+                return entity
+            if value not in self._gaz.locations:
+                return "PERSON"  # "Sofia Rossi", "complaint from Siobhan"
+            if " " in value:
+                return entity  # "San Francisco"
+            if value not in self._gaz.major_locations or value in self._gaz.common_first_names:
+                return "PERSON"  # "belongs to Amalia", "a note for Daniel"
             return entity
         known_place = value in self._gaz.locations
         loose_cue = _PLACE_CUE.search(text, max(0, start - 12), start) is not None
