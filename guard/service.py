@@ -9,6 +9,7 @@ pseudonym map it returns lives only for the call.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import time
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from guard import chunking
+from guard import boundaries, chunking, encoded
 from guard.admission import Admission, FairScheduler
 from guard.detector import DetectorSettings
 from guard.errors import (
@@ -121,9 +122,27 @@ class Guard:
             *(self._run_batch([p.text for p in batch], policy, caller, work_timeout) for batch in batches)
         )
         merged = chunking.merge(len(parts), batches, found)
+        merged = await self._across_parts(parts, merged, policy, caller, work_timeout)
         if policy.second_opinion and self._second is not None:
             merged = await self._add_second_opinion(parts, merged, policy)
         return merged
+
+    async def _across_parts(
+        self,
+        parts: Sequence[str],
+        found: list[list[Detection]],
+        policy: GuardPolicy,
+        caller: str,
+        work_timeout: float,
+    ) -> list[list[Detection]]:
+        """Add what only shows when adjacent parts are read together (guard.boundaries)."""
+        spanning = policy.wanted() & boundaries.SPANNING
+        seams = boundaries.junctions(parts) if spanning else []
+        if not seams:
+            return found
+        seam_policy = dataclasses.replace(policy, entities=spanning, patterns=(), second_opinion=False)
+        seam_found = await self._run_batch([s.text for s in seams], seam_policy, caller, work_timeout)
+        return boundaries.merge(parts, found, seams, seam_found)
 
     async def _run_batch(
         self, texts: list[str], policy: GuardPolicy, caller: str, work_timeout: float
@@ -169,11 +188,16 @@ class Guard:
         self, parts: Sequence[str], policy: GuardPolicy, tenant: str, caller: str
     ) -> GuardResult:
         try:
+            inner: GuardResult | None = None
+            if policy.decode_base64:
+                parts, inner = await self._guard_encoded(parts, policy, tenant, caller)
             detections = await self.detect(parts, policy, caller=caller)
             signer = await self._signer(policy, tenant)
             if signer is not None and self._keys.remote:
-                return await asyncio.to_thread(apply_mode, policy.mode, parts, detections, signer)
-            return apply_mode(policy.mode, parts, detections, signer)
+                result = await asyncio.to_thread(apply_mode, policy.mode, parts, detections, signer)
+            else:
+                result = apply_mode(policy.mode, parts, detections, signer)
+            return result if inner is None else _combined(result, inner)
         except (GuardBlocked, GuardConfigError, GuardBusy):
             raise  # a verdict, a misconfiguration or back-pressure, not an outage: never fail open
         except Exception as exc:
@@ -196,6 +220,24 @@ class Guard:
             return result.parts[0], result
         result = await self.protect(doc.parts, policy, tenant, caller=caller)
         return doc.rebuild(result.parts), result
+
+    async def _guard_encoded(
+        self, parts: Sequence[str], policy: GuardPolicy, tenant: str, caller: str
+    ) -> tuple[list[str], GuardResult | None]:
+        """Guard the text inside base64 runs first; the runs are re-encoded from the
+        guarded text, so the parts' own pass sees them already masked (guard.encoded)."""
+        found = [encoded.find(part) for part in parts]
+        blobs = [blob for part in found for blob in part]
+        if not blobs:
+            return list(parts), None
+        plain = dataclasses.replace(policy, decode_base64=False)
+        inner = await self._protect([b.text for b in blobs], plain, tenant, caller)
+        guarded = iter(inner.parts)
+        rebuilt = [
+            encoded.replace(part, part_blobs, [next(guarded) for _ in part_blobs])
+            for part, part_blobs in zip(parts, found, strict=True)
+        ]
+        return rebuilt, inner
 
     async def _signer(self, policy: GuardPolicy, tenant: str) -> Signer | None:
         if policy.mode is not Mode.PSEUDONYMIZE:
@@ -220,6 +262,19 @@ class Guard:
     @staticmethod
     def _keep(det: Detection, text: str, policy: GuardPolicy) -> bool:
         return det.entity in policy.entities and not is_allowed(text[det.start : det.end], policy.allow_list)
+
+
+def _combined(outer: GuardResult, inner: GuardResult) -> GuardResult:
+    """The parts' result with the findings inside their base64 runs added."""
+    counts = dict(outer.counts)
+    for entity, number in inner.counts.items():
+        counts[entity] = counts.get(entity, 0) + number
+    return dataclasses.replace(
+        outer,
+        counts=counts,
+        mapping={**inner.mapping, **outer.mapping},
+        degraded=outer.degraded or inner.degraded,
+    )
 
 
 def _make_backend(settings: GuardSettings) -> Backend:

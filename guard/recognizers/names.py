@@ -197,8 +197,9 @@ class GazetteerRecognizer(EntityRecognizer):
         low, capital = word.lower(), word[0].isupper()
         strength = self._gaz.strength(low)
         followed = last > i and self._gaz.strength(words[i + 1][2].lower()) > 0
-        if strength == 0:
-            return capital and followed
+        if strength == 0:  # "Will Smith", not "New Relic"
+            surname = words[i + 1][2].lower() if last > i else ""
+            return capital and surname in self._gaz.surnames and self._gaz.strength(surname) == 2
         if strength == 1:
             if _PLACE_CUE.search(text, max(0, start - 16), start) and not followed:
                 return False  # "left in June", "expect 2000 in April"
@@ -325,7 +326,9 @@ class GazetteerRecognizer(EntityRecognizer):
             return capital and cue
         if strength == 1:
             return cue and (capital or key in self._gaz.major_locations)
-        if key in self._gaz.first_names and key not in self._gaz.major_locations:
+        if key in self._gaz.first_names and (
+            key not in self._gaz.major_locations or key in self._gaz.common_first_names
+        ):
             # "a note to pablo" is a person, "lives in Pablo" a place.
             return _STRICT_PLACE_CUE.search(text, max(0, start - 16), start) is not None
         return True

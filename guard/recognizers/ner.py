@@ -23,7 +23,6 @@ _TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "mx"})
 _NOT_IN_NAME = frozenset("@/\\_:=<>{}[]#$%0123456789")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\n]\s*)$")
 _STRICT_PLACE_CUE = re.compile(r"\b(?:in|from|near|visit|visiting)\s+$", re.IGNORECASE)
-_PLACE_CUE = re.compile(r"\b(?:in|to|from|near|at|for|visit|visiting)\s+$", re.IGNORECASE)
 _ODD_CAPS = re.compile(r"\w[A-Z]\w*[A-Z]")
 
 
@@ -108,7 +107,6 @@ class SpacyNerRecognizer(EntityRecognizer):
                 return "PERSON"  # "belongs to Amalia", "a note for Daniel"
             return entity
         known_place = value in self._gaz.locations
-        loose_cue = _PLACE_CUE.search(text, max(0, start - 12), start) is not None
-        if (known_place and (cue or loose_cue or not name_like)) or (cue and not name_like):
-            return "LOCATION"
+        if (known_place and cue) or (not name_like and (known_place or cue)):
+            return "LOCATION"  # "lives in Florence", "delivery to Ghent"; not "a note for Daniel"
         return entity
