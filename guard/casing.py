@@ -5,7 +5,8 @@ in "we met Sarah in Lyon" it is. In "we met sarah in lyon" and in "WE MET SARAH 
 the writer's case says nothing, and the small model finds nothing (or, in capitals, an
 organisation in every word). Detection therefore runs on a view of the text where:
 
-* a sentence written in capitals is put in lower case, except its known names and places;
+* a sentence written in capitals, or in Title Case (every word capitalised, "Can You
+  Book A Table For Two"), is put in lower case, except its known names and places;
 * a word written in lower case that is a known, unambiguous name or place ("sarah",
   "lyon": words people write capitalised, per ``guard.data``) gets its capital.
 
@@ -22,6 +23,73 @@ from guard.chunking import SENTENCE_END
 
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
 _MIN_SHOUT_LETTERS = 4  # "OK" or "FYI" alone is an acronym, not a shouted sentence
+# Words a title-cased sentence capitalises and ordinary prose does not.
+_FUNCTION_WORDS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "for",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "from",
+        "about",
+        "into",
+        "over",
+        "as",
+        "is",
+        "are",
+        "was",
+        "be",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "may",
+        "might",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "you",
+        "your",
+        "my",
+        "our",
+        "their",
+        "it",
+        "this",
+        "that",
+    }
+)
+
+
+def _shouted(sentence: str) -> bool:
+    return not any(ch.islower() for ch in sentence) and sum(ch.isalpha() for ch in sentence) >= (
+        _MIN_SHOUT_LETTERS
+    )
+
+
+def _title_case(sentence: str) -> bool:
+    """Every word capitalised, function words included: the case carries no information."""
+    words = _WORD.findall(sentence)
+    if len(words) < 4:
+        return False
+    capitalised = [w for w in words if w[0].isupper()]
+    function = [w for w in words if w.lower() in _FUNCTION_WORDS]
+    return (
+        len(function) >= 2 and all(w[0].isupper() for w in function) and len(capitalised) >= 0.8 * len(words)
+    )
 
 
 class Truecaser:
@@ -43,9 +111,7 @@ class Truecaser:
         return view if len(view) == len(text) else text
 
     def _sentence(self, sentence: str) -> str:
-        shouted = not any(ch.islower() for ch in sentence) and (
-            sum(ch.isalpha() for ch in sentence) >= _MIN_SHOUT_LETTERS
-        )
+        shouted = _shouted(sentence) or _title_case(sentence)
         if not shouted and not any(w.islower() and self._proper(w) for w in _WORD.findall(sentence)):
             return sentence  # the common case: nothing to change
         return _WORD.sub(lambda m: self._word(m.group(), shouted), sentence)

@@ -24,28 +24,13 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from guard.normalize import fold
+from guard.recognizers import cues
 
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")  # O'Brien, O\u2019Brien, Smith-Jones
-_TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "professor", "sir", "madam", "mx"})
-_LABEL = re.compile(
-    r"(?:\bname\s*(?:is|:)|\bnamed|\bcalled|\bperson\s*:|\bemployee\s*:|\bpatient\s*:|"
-    r"\bcustomer\s*:|\bclient\s*:|\battn\s*:|\bcontact\s*:|\bowner\s*:|\bassignee\s*:|\breporter\s*:|"
-    r"\bfrom\s*:|\bcc\s*:|\bdear|\bsigned|\bi\s+am|\bi'm)\s*$",
-    re.IGNORECASE,
-)
-_PLACE_CUE = re.compile(r"\b(?:in|to|from|at|near|via|visit|visiting|around|of|across)\s+$", re.IGNORECASE)
-# Words after which a lower-case unknown word is very likely a person: "ask aurelio to",
-# "thanks eero!", "i talked to dagny". Only in chat style, hence lower-case only.
-_PERSON_CUE = re.compile(
-    r"\b(?:ask|asked|tell|told|ping|pinged|email|emailed|call|cc|thanks|thank|hey|hi|hello|dear|met|"
-    r"meet|talked to|spoke to|spoke with|talk to|message|remind|invite|invited)\W{0,2}$",
-    re.IGNORECASE,
-)
+_CONTRACTION = re.compile(r"['\u2019](?:s|re|ll|ve|d|m|t)$")
 _PARTICLES = frozenset(
     {"van", "von", "de", "der", "den", "da", "di", "du", "la", "le", "del", "dos", "ter", "ten"}
 )
-_STRICT_PLACE_CUE = re.compile(r"\b(?:in|from|near|visit|visiting|around|across)\s+$", re.IGNORECASE)
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\n]\s*)$")
 MAX_NAME_WORDS = 4
 GENERATED = "gazetteer.json.gz"  # guard/data, made by ``python -m guard.data.build``
 
@@ -170,14 +155,14 @@ class GazetteerRecognizer(EntityRecognizer):
     def _person_at(self, text: str, words: list[Word], i: int) -> tuple[int, float] | None:
         start, _, word = words[i]
         low, capital = word.lower(), word[0].isupper()
-        if (word.isupper() and len(word) > 1) or low in self._gaz.never:
+        if (word.isupper() and len(word) > 1) or low in self._gaz.never or _CONTRACTION.search(low):
             return None  # an acronym (shouted sentences arrive in lower case: guard.casing)
         if self._after_title(text, words, i) and (capital or low not in self._gaz.everyday):
             # "Dr. Wheeler" (not the town), "mr. meister", "Mrs. van der Brink"
             return self._extend(text, words, i, capital=True), 0.9
         if low in self._gaz.not_cued_name_words:
             return None  # a function word ("Is", "And") never starts a name
-        if capital and _LABEL.search(text, max(0, start - 24), start):
+        if capital and cues.label_before(text, start):
             return self._extend(text, words, i, capital=True), 0.85
         if low not in self._gaz.first_names:
             if self._before_surname(text, words, i) or (not capital and self._cued(text, start, low)):
@@ -201,14 +186,14 @@ class GazetteerRecognizer(EntityRecognizer):
             surname = words[i + 1][2].lower() if last > i else ""
             return capital and surname in self._gaz.surnames and self._gaz.strength(surname) == 2
         if strength == 1:
-            if _PLACE_CUE.search(text, max(0, start - 16), start) and not followed:
+            if cues.place_before(text, start) and not followed:
                 return False  # "left in June", "expect 2000 in April"
-            after_start = _SENTENCE_START.search(text, max(0, start - 3), start) is not None
+            after_start = cues.sentence_start(text, start)
             return (capital and (followed or not after_start)) or (
-                not capital and _PERSON_CUE.search(text, max(0, start - 16), start) is not None
+                not capital and cues.person_before(text, start)
             )
-        if low in self._gaz.major_locations and last == i:
-            return _PERSON_CUE.search(text, max(0, start - 16), start) is not None
+        if low in self._gaz.major_locations and last == i and low not in self._gaz.common_first_names:
+            return cues.person_before(text, start)
         return True
 
     def _surname_like(self, low: str) -> bool:
@@ -247,13 +232,13 @@ class GazetteerRecognizer(EntityRecognizer):
     def _cued(self, text: str, start: int, low: str) -> bool:
         if not self._surname_like(low):
             return False
-        return _PERSON_CUE.search(text, max(0, start - 16), start) is not None
+        return cues.person_before(text, start)
 
     def _after_title(self, text: str, words: list[Word], i: int) -> bool:
         if i == 0:
             return False
         _, prev_end, prev = words[i - 1]
-        if prev.lower() not in _TITLES or text[prev_end : words[i][0]] not in (" ", ". ", "."):
+        if prev.lower() not in cues.TITLES or text[prev_end : words[i][0]] not in (" ", ". ", "."):
             return False
         word = words[i][2]
         return word[0].isupper() or word.lower() not in self._gaz.not_cued_name_words or word in _PARTICLES
@@ -275,6 +260,7 @@ class GazetteerRecognizer(EntityRecognizer):
             if (
                 not (known or titled or (not capital and self._surname_like(low)))
                 or low in self._gaz.not_name_words
+                or (nxt.islower() and low in self._gaz.not_cued_name_words)  # "Carolina has"
             ):
                 break
             last += 1
@@ -287,12 +273,24 @@ class GazetteerRecognizer(EntityRecognizer):
             size = self._place_at(text, words, index)
             if size:
                 end = words[index + size - 1][1]
-                score = 0.75 if words[index][2][0].isupper() else 0.6
+                score = self._place_score(words[index : index + size])
                 results.append(RecognizerResult("LOCATION", words[index][0], end, score))
                 index += size
             else:
                 index += 1
         return results
+
+    def _place_score(self, span: list[Word]) -> float:
+        """A known place of several words ("North Dakota", "Vila Franca de Xira") or a
+        capitalised major place that is no given name outranks the small model's reading
+        of a part of it as a person."""
+        word = span[0][2]
+        key = word.lower()
+        if len(span) > 1 or (
+            word[0].isupper() and key in self._gaz.major_locations and key not in self._gaz.first_names
+        ):
+            return 0.9
+        return 0.75 if word[0].isupper() else 0.6
 
     def _place_at(self, text: str, words: list[Word], i: int) -> int:
         if words[i][2].lower() not in self._place_starts:
@@ -314,7 +312,7 @@ class GazetteerRecognizer(EntityRecognizer):
         "Florence") needs a preposition unless it is a major place."""
         start, _, first = span[0]
         capital = first[0].isupper()
-        cue = _PLACE_CUE.search(text, max(0, start - 16), start) is not None
+        cue = cues.place(text, start, span[-1][1])
         if len(span) > 1:
             return any(self._gaz.strength(w[2].lower()) == 2 for w in span) and (
                 span[-1][2].lower() not in self._gaz.not_cued_name_words
@@ -330,5 +328,5 @@ class GazetteerRecognizer(EntityRecognizer):
             key not in self._gaz.major_locations or key in self._gaz.common_first_names
         ):
             # "a note to pablo" is a person, "lives in Pablo" a place.
-            return _STRICT_PLACE_CUE.search(text, max(0, start - 16), start) is not None
+            return cues.place(text, start, span[-1][1], strict=True)
         return True

@@ -7,6 +7,7 @@ import re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from guard.recognizers import cues
 from guard.recognizers.names import Gazetteer
 
 LABELS: dict[str, str] = {
@@ -17,12 +18,9 @@ LABELS: dict[str, str] = {
     "ORG": "ORGANIZATION",
 }
 SCORES: dict[str, float] = {"PERSON": 0.85, "LOCATION": 0.85, "ORGANIZATION": 0.7}
-_TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "mx"})
 # Characters a real name or place never contains: the small model sometimes labels
 # identifiers, handles and versions.
 _NOT_IN_NAME = frozenset("@/\\_:=<>{}[]#$%0123456789")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\n]\s*)$")
-_STRICT_PLACE_CUE = re.compile(r"\b(?:in|from|near|visit|visiting)\s+$", re.IGNORECASE)
 _ODD_CAPS = re.compile(r"\w[A-Z]\w*[A-Z]")
 
 
@@ -60,7 +58,7 @@ class SpacyNerRecognizer(EntityRecognizer):
 
     def _filler(self, low: str) -> bool:
         """A word the small model swallows into a name: "Is Auvergne", "Hi Sarah", "Draft"."""
-        if low in _TITLES or low in self._gaz.never:
+        if low in cues.TITLES or low in self._gaz.never:
             return True
         return low in self._gaz.everyday and low not in self._gaz.first_names
 
@@ -80,9 +78,7 @@ class SpacyNerRecognizer(EntityRecognizer):
         if len(words) == 1 and self._filler(words[0]) and words[0] not in self._gaz.locations:
             return False  # "Draft", "Monday", "German"
         lone = len(words) == 1 and not self._gaz.knows(words[0])
-        return not (
-            lone and (_SENTENCE_START.search(text, max(0, start - 3), start) or text[end : end + 1] == ":")
-        )
+        return not (lone and (cues.sentence_start(text, start) or text[end : end + 1] == ":"))
 
     def _relabel(self, text: str, start: int, end: int, entity: str) -> str:
         """The small model often swaps PERSON and LOCATION on unfamiliar words ("Nadia" as a
@@ -94,7 +90,7 @@ class SpacyNerRecognizer(EntityRecognizer):
         value = " ".join(text[start:end].lower().split())
         given = value.split()[0]
         # "to" and "for" precede people as often as places ("a note to Artur").
-        cue = _STRICT_PLACE_CUE.search(text, max(0, start - 12), start) is not None
+        cue = cues.place(text, start, end, strict=True)
         name_like = given in self._gaz.first_names and self._gaz.strength(given) > 0
         if entity == "LOCATION":
             if not name_like or (cue and value in self._gaz.locations):
