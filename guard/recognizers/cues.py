@@ -16,7 +16,8 @@ LABEL = re.compile(
 # Words after which a lower-case unknown word is very likely a person: "ask aurelio to",
 # "thanks eero!", "i talked to dagny". Only in chat style, hence lower-case only.
 PERSON_CUE = re.compile(
-    r"\b(?:ask|asked|tell|told|ping|pinged|email|emailed|call|cc|thanks|thank|hey|hi|hello|dear|met|"
+    r"\b(?:ask|asked|ask for|asking for|tell|told|ping|pinged|email|emailed|call|cc|thanks|thank|hey|hi|"
+    r"hello|dear|met|"
     r"meet|talked to|spoke to|spoke with|talk to|message|remind|invite|invited)\W{0,2}$",
     re.IGNORECASE,
 )

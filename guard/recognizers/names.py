@@ -162,8 +162,8 @@ class GazetteerRecognizer(EntityRecognizer):
             return self._extend(text, words, i, capital=True), 0.9
         if low in self._gaz.not_cued_name_words:
             return None  # a function word ("Is", "And") never starts a name
-        if capital and cues.label_before(text, start):
-            return self._extend(text, words, i, capital=True), 0.85
+        if cues.label_before(text, start) and (capital or low not in self._gaz.everyday):
+            return self._extend(text, words, i, capital=capital), 0.85  # "Name: X", "i am puk"
         if low not in self._gaz.first_names:
             if self._before_surname(text, words, i) or (not capital and self._cued(text, start, low)):
                 return self._extend(text, words, i, capital), 0.6
@@ -172,7 +172,8 @@ class GazetteerRecognizer(EntityRecognizer):
         if not self._enough_evidence(text, words, i, last):
             return None
         if last > i:
-            return last, 0.8
+            # A given name and a known surname ("Brandon Sutton") outrank a town named Sutton.
+            return last, 0.9 if words[last][2].lower() in self._gaz.surnames else 0.8
         return last, 0.65 if capital else 0.55
 
     def _enough_evidence(self, text: str, words: list[Word], i: int, last: int) -> bool:
@@ -260,7 +261,7 @@ class GazetteerRecognizer(EntityRecognizer):
             if (
                 not (known or titled or (not capital and self._surname_like(low)))
                 or low in self._gaz.not_name_words
-                or (nxt.islower() and low in self._gaz.not_cued_name_words)  # "Carolina has"
+                or (nxt.islower() and (low in self._gaz.not_cued_name_words or low in self._gaz.everyday))
             ):
                 break
             last += 1
@@ -317,8 +318,8 @@ class GazetteerRecognizer(EntityRecognizer):
             return any(self._gaz.strength(w[2].lower()) == 2 for w in span) and (
                 span[-1][2].lower() not in self._gaz.not_cued_name_words
             )
-        if key in self._gaz.never:
-            return False
+        if key in self._gaz.never or key in self._gaz.not_cued_name_words:
+            return False  # "in May", "The office"
         strength = self._gaz.strength(key)
         if strength == 0:
             return capital and cue

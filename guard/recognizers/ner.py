@@ -97,8 +97,9 @@ class SpacyNerRecognizer(EntityRecognizer):
                 return entity
             if value not in self._gaz.locations:
                 return "PERSON"  # "Sofia Rossi", "complaint from Siobhan"
-            if " " in value:
-                return entity  # "San Francisco"
+            if " " in value:  # "San Francisco"; but "Maria Helena" is a woman before a village
+                common = given in self._gaz.common_first_names and value not in self._gaz.major_locations
+                return "PERSON" if common else entity
             if value not in self._gaz.major_locations or value in self._gaz.common_first_names:
                 return "PERSON"  # "belongs to Amalia", "a note for Daniel"
             return entity
