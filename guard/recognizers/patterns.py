@@ -90,11 +90,22 @@ def _card_ok(value: str) -> bool:
     return 13 <= len(number) <= 19 and luhn_ok(number) and card_brand_ok(number)
 
 
+def _luhn_ok(value: str) -> bool:
+    number = digits_only(value)
+    return 12 <= len(number) <= 19 and luhn_ok(number) and len(set(number)) > 1
+
+
+_CARD_WORDS = _words("card", "cards", "credit", "debit", "visa", "mastercard", "amex", "maestro", "cc", "pan")
+
+
 def card_recognizer() -> RegexRecognizer:
     regex = re.compile(
         r"(?<![\w-])(?:\d{4}([ -]?)\d{4}\1\d{4}\1\d{1,7}|\d{4}([ -]?)\d{6}\2\d{4,5}|\d{13,19})(?![\w-])"
     )
-    return RegexRecognizer("CREDIT_CARD", [Rule(regex, 1.0, check=_card_ok)])
+    # A Luhn-valid number next to "card" is a card even from an issuer range we do not know.
+    return RegexRecognizer(
+        "CREDIT_CARD", [Rule(regex, 1.0, check=_card_ok), Rule(regex, 0.9, _luhn_ok, _CARD_WORDS)]
+    )
 
 
 def _ssn_check(value: str) -> bool:

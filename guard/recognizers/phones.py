@@ -43,7 +43,7 @@ _CONTEXT = re.compile(
     r"cell|cellphone|cel|celular|handy|portable|ph|fax|sms|text|texts|whatsapp|signal|viber|call|"
     r"called|calling|ring|dial|reach|reached|contact|hotline|helpline|"
     r"(?:my|his|her|your|their|our|contact|direct|best|new|home|work|office)\s+(?:phone\s+|mobile\s+)?"
-    r"(?:number|no|num|nr|#))\b\.?)[^\n\d]{0,24}$",
+    r"(?:number|no|num|nr|#))\b\.?)\D{0,24}$",
     re.IGNORECASE,
 )
 _CONTEXT_WINDOW = 40

@@ -94,6 +94,9 @@ def test_phone(text: str, expected: list[str]) -> None:
         ("serial 4532-1234-ABCD-9999", []),
         ("account 1234567890123456", []),  # no network issues cards starting with 1
         ("JCB 15 digits 213197556213137", ["213197556213137"]),
+        ("maestro 6759649826438453", ["6759649826438453"]),
+        ("card ending 3597-5562-1313-2396", ["3597-5562-1313-2396"]),  # unknown range, but "card"
+        ("ref 3597-5562-1313-2396", []),  # the same digits without a card word
     ],
 )
 def test_card(text: str, expected: list[str]) -> None:
