@@ -125,8 +125,8 @@ def test_eval_command_regression_exit(
 ) -> None:
     baseline = tmp_path / "baseline.json"
     baseline.write_text(json.dumps({"PERSON.recall": 1.01}))  # more than any figure can be
-    assert _run("--baseline", str(baseline)) == 1
-    assert "REGRESSION PERSON.recall" in capsys.readouterr().out
+    assert _run("--data", str(DATA / "pii_eval.jsonl"), "--baseline", str(baseline)) == 1
+    assert "REGRESSION pii_eval PERSON.recall" in capsys.readouterr().out
 
 
 def test_targets_are_reported_and_a_missed_one_fails() -> None:
