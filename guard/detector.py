@@ -78,7 +78,7 @@ class Detector:
         if not self._nlp.is_loaded():
             self._nlp.load()
         gazetteer = Gazetteer.bundled(people)
-        self._scope = NerScope(gazetteer.knows)
+        self._scope = NerScope(gazetteer.proper)
         self._truecase = Truecaser(gazetteer.proper)
         stop_terms = frozenset(t.lower() for t in self.settings.ner_stop_terms)
         recognizers: list[EntityRecognizer] = [
@@ -115,7 +115,11 @@ class Detector:
         # care, and custom patterns (case-sensitive) see the text as written.
         cased = [self._truecase(v.text) for v in views] if wanted & NER_ENTITIES else [v.text for v in views]
         if wanted & NER_ENTITIES:
-            artifacts = self._nlp.process_scoped(cased, self._scope.spans)
+            # Which sentences NER reads is decided on the text as written: a capital we put
+            # there ourselves (guard.casing) adds nothing the gazetteer did not already see.
+            artifacts = self._nlp.process_scoped(
+                cased, self._scope.spans, scope_texts=[v.text for v in views]
+            )
         else:
             artifacts = [self._nlp.empty_artifacts() for _ in texts]
         custom = self._custom_recognizers(policy.patterns)

@@ -143,7 +143,11 @@ class NerOnlyNlpEngine(NlpEngine):
             yield text, self._artifacts(doc, language)
 
     def process_scoped(
-        self, texts: Sequence[str], scope: Callable[[str], list[tuple[int, int]]], batch_size: int = 32
+        self,
+        texts: Sequence[str],
+        scope: Callable[[str], list[tuple[int, int]]],
+        batch_size: int = 32,
+        scope_texts: Sequence[str] | None = None,
     ) -> list[NlpArtifacts]:
         """Run the pipeline only on the character ranges ``scope`` picks in each text
         (see ``guard.nerscope``); the entities land on a Doc of the whole text, so
@@ -153,8 +157,9 @@ class NerOnlyNlpEngine(NlpEngine):
         found: list[list[Span]] = [[] for _ in docs]
         owners: list[tuple[int, int]] = []  # (index of the text, character offset) per piece
         pieces: list[str] = []
+        chooser = scope_texts if scope_texts is not None else texts
         for index, text in enumerate(texts):  # the text, not doc.text: that rebuilds the string
-            for start, end in scope(text):
+            for start, end in scope(chooser[index]):
                 owners.append((index, start))
                 pieces.append(text[start:end])
         for (index, offset), piece in zip(owners, self.nlp.pipe(pieces, batch_size=batch_size), strict=True):

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import csv
 import gzip
-import itertools
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -38,7 +37,8 @@ Word = tuple[int, int, str]
 
 
 class Words(frozenset[str]):
-    """A lower-case word list that also matches a word written without its accents."""
+    """A lower-case word list that also matches a word written without its accents (the
+    lists hold both forms, so only a word with accents needs a second look-up)."""
 
     def __contains__(self, word: object) -> bool:
         if frozenset.__contains__(self, word):
@@ -65,6 +65,7 @@ class Gazetteer:
     not_cued_name_words: frozenset[str]  # lower-case words after a cue that are not names
     verbs_after_names: frozenset[str]  # "david said": not a surname
     ner_stop_terms: frozenset[str]
+    _proper: Words = field(default_factory=Words, repr=False, compare=False)
 
     @classmethod
     def bundled(cls, extra_people: Iterable[str] = ()) -> Gazetteer:
@@ -96,6 +97,17 @@ class Gazetteer:
             ner_stop_terms=frozenset(raw["ner_stop_terms"]),
         )
 
+    def __post_init__(self) -> None:
+        known = frozenset.union(self.first_names, self.surnames, self.locations)
+        # One look-up for the question asked of every lower-case word. A word with accents
+        # is no English word, so it is proper whatever its accent-free twin is ("pär", "par").
+        proper = Words(
+            w
+            for w in known
+            if len(w) > 2 and (not w.isascii() or (w not in self.ordinary and w not in self.ambiguous))
+        )
+        object.__setattr__(self, "_proper", proper)
+
     def knows(self, word: str) -> bool:
         """A lower-cased word that is a first name, a surname or a place."""
         return word in self.first_names or word in self.surnames or word in self.locations
@@ -103,7 +115,7 @@ class Gazetteer:
     def proper(self, word: str) -> bool:
         """A lower-cased word that is a name or place and nothing else: people write it
         capitalised (the case of a chat message may be lost, this is not)."""
-        return len(word) > 2 and word not in self.ordinary and word not in self.ambiguous and self.knows(word)
+        return word in self._proper
 
     def strength(self, word: str) -> int:
         """0: an everyday word, 1: often both, 2: a name-like word."""
@@ -122,7 +134,13 @@ class GazetteerRecognizer(EntityRecognizer):
     def __init__(self, gazetteer: Gazetteer) -> None:
         self._gaz = gazetteer
         # First words of places: most words are not, and this skips the n-gram lookups.
-        self._place_starts = Words(place.split()[0] for place in gazetteer.locations)
+        # Longest place (in words) starting with each word: most start only one-word places.
+        longest: dict[str, int] = {}
+        for place in gazetteer.locations:
+            words = place.split()
+            if len(words) <= 4 and longest.get(words[0], 0) < len(words):
+                longest[words[0]] = len(words)
+        self._place_starts = longest
         super().__init__(supported_entities=["PERSON", "LOCATION"], name="skein_gazetteer")
 
     def load(self) -> None:
@@ -294,15 +312,16 @@ class GazetteerRecognizer(EntityRecognizer):
         return 0.75 if word[0].isupper() else 0.6
 
     def _place_at(self, text: str, words: list[Word], i: int) -> int:
-        if words[i][2].lower() not in self._place_starts:
-            return 0
-        for size in (4, 3, 2, 1):
-            if i + size > len(words):
-                continue
+        first = words[i][2].lower()
+        longest = self._place_starts.get(first) or self._place_starts.get(fold(first), 0)
+        if not longest:
+            return 0  # most words start no place at all
+        joined = i + 1  # words of a place are separated by exactly one space
+        while joined < min(i + longest, len(words)) and text[words[joined - 1][1] : words[joined][0]] == " ":
+            joined += 1
+        for size in range(joined - i, 0, -1):
             span = words[i : i + size]
-            if any(text[a[1] : b[0]] != " " for a, b in itertools.pairwise(span)):
-                continue
-            key = " ".join(w[2] for w in span).lower()
+            key = first if size == 1 else " ".join(w[2] for w in span).lower()
             if key in self._gaz.locations and self._place_evidence(text, span, key):
                 return size
         return 0

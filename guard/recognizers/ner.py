@@ -71,7 +71,7 @@ class SpacyNerRecognizer(EntityRecognizer):
             return False
         if any(w in self._stop_terms for w in words) or not value[0].isupper():
             return False
-        if _ODD_CAPS.search(value) or (value.isupper() and value.lower() not in self._gaz.locations):
+        if _ODD_CAPS.search(value) or (value.isupper() and " ".join(words) not in self._gaz.locations):
             return False
         # A lone unknown capitalised word at a sentence start or before a colon is usually
         # just a capitalised word ("Lorem", "Email:").
