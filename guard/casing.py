@@ -80,9 +80,8 @@ def _shouted(sentence: str) -> bool:
     )
 
 
-def _title_case(sentence: str) -> bool:
+def _title_case(words: list[str]) -> bool:
     """Every word capitalised, function words included: the case carries no information."""
-    words = _WORD.findall(sentence)
     if len(words) < 4:
         return False
     capitalised = [w for w in words if w[0].isupper()]
@@ -111,8 +110,9 @@ class Truecaser:
         return view if len(view) == len(text) else text
 
     def _sentence(self, sentence: str) -> str:
-        shouted = _shouted(sentence) or _title_case(sentence)
-        if not shouted and not any(w.islower() and self._proper(w) for w in _WORD.findall(sentence)):
+        words = _WORD.findall(sentence)
+        shouted = _shouted(sentence) or _title_case(words)
+        if not shouted and not any(w.islower() and self._proper(w) for w in words):
             return sentence  # the common case: nothing to change
         return _WORD.sub(lambda m: self._word(m.group(), shouted), sentence)
 

@@ -133,14 +133,19 @@ class Gazetteer:
 class GazetteerRecognizer(EntityRecognizer):
     def __init__(self, gazetteer: Gazetteer) -> None:
         self._gaz = gazetteer
-        # First words of places: most words are not, and this skips the n-gram lookups.
-        # Longest place (in words) starting with each word: most start only one-word places.
+        # Longest place (in words) starting with each word, and the first two words of every
+        # longer place: most words start no place, or only a one-word one, and this skips
+        # the n-gram look-ups for them.
         longest: dict[str, int] = {}
+        pairs: set[str] = set()
         for place in gazetteer.locations:
             words = place.split()
             if len(words) <= 4 and longest.get(words[0], 0) < len(words):
                 longest[words[0]] = len(words)
+            if 1 < len(words) <= 4:
+                pairs.add(" ".join(words[:2]))
         self._place_starts = longest
+        self._place_pairs = Words(pairs)
         super().__init__(supported_entities=["PERSON", "LOCATION"], name="skein_gazetteer")
 
     def load(self) -> None:
@@ -159,8 +164,13 @@ class GazetteerRecognizer(EntityRecognizer):
 
     def _people(self, text: str, words: list[Word]) -> list[RecognizerResult]:
         results = []
+        everyday = self._gaz.everyday
         index = 0
         while index < len(words):
+            word = words[index][2]
+            if word.islower() and word in everyday:
+                index += 1  # no rule makes a lower-case everyday word start a name: skip the checks
+                continue
             found = self._person_at(text, words, index)
             if found is None:
                 index += 1
@@ -287,9 +297,18 @@ class GazetteerRecognizer(EntityRecognizer):
 
     def _places(self, text: str, words: list[Word]) -> list[RecognizerResult]:
         results = []
+        starts = self._place_starts
         index = 0
         while index < len(words):
-            size = self._place_at(text, words, index)
+            word = words[index][2]
+            if (
+                not word.isascii()
+                or starts.get(word.lower(), 0) > 1
+                or (word.lower() in starts and not (word.islower() and word in self._gaz.everyday))
+            ):
+                size = self._place_at(text, words, index)
+            else:
+                size = 0  # starts no place, or only an everyday one-word place in lower case
             if size:
                 end = words[index + size - 1][1]
                 score = self._place_score(words[index : index + size])
@@ -317,8 +336,11 @@ class GazetteerRecognizer(EntityRecognizer):
         if not longest:
             return 0  # most words start no place at all
         joined = i + 1  # words of a place are separated by exactly one space
-        while joined < min(i + longest, len(words)) and text[words[joined - 1][1] : words[joined][0]] == " ":
-            joined += 1
+        if longest > 1 and i + 1 < len(words) and f"{first} {words[i + 1][2].lower()}" in self._place_pairs:
+            while (
+                joined < min(i + longest, len(words)) and text[words[joined - 1][1] : words[joined][0]] == " "
+            ):
+                joined += 1
         for size in range(joined - i, 0, -1):
             span = words[i : i + size]
             key = first if size == 1 else " ".join(w[2] for w in span).lower()
