@@ -118,9 +118,15 @@ class Guard:
         batches = chunking.plan(
             parts, self._backend.workers, self.settings.split_min_chars, self.settings.batch_chars
         )
-        found = await asyncio.gather(
-            *(self._run_batch([p.text for p in batch], policy, caller, work_timeout) for batch in batches)
-        )
+        # A long call feeds its batches to the queue no faster than the workers can take
+        # them, so queue_timeout_s measures waiting behind OTHER work, not behind itself.
+        in_queue = asyncio.Semaphore(self._backend.workers)
+
+        async def run(texts: list[str]) -> list[list[Detection]]:
+            async with in_queue:
+                return await self._run_batch(texts, policy, caller, work_timeout)
+
+        found = await asyncio.gather(*(run([p.text for p in batch]) for batch in batches))
         merged = chunking.merge(len(parts), batches, found)
         merged = await self._across_parts(parts, merged, policy, caller, work_timeout)
         if policy.second_opinion and self._second is not None:

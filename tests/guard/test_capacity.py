@@ -15,12 +15,15 @@ from guard import (
     Guard,
     GuardBusy,
     GuardPolicy,
+    GuardResult,
     GuardSettings,
     GuardTooLarge,
     GuardUnavailable,
     Mode,
 )
+from guard.detector import Detector
 from guard.policy import Detection
+from guard.pool import ThreadBackend
 
 POLICY = GuardPolicy(mode=Mode.MASK)
 
@@ -167,3 +170,25 @@ async def test_without_a_caller_only_the_overall_bound_applies(tmp_path: Path) -
         await guard.protect(["a"], POLICY, "acme")
     backend.gate.set()
     assert len(await asyncio.gather(*held)) == 5
+
+
+async def test_a_flood_of_large_requests_does_not_fail_ordinary_callers(
+    detector: Detector, key_dir: Path
+) -> None:
+    """The issue's scenario with the real detector: one caller floods big requests while
+    another sends ordinary ones. The flooder is told to back off (GuardBusy); the other
+    caller is served, never refused."""
+    settings = GuardSettings(executor="thread", workers=1, per_caller=2)
+    backend = ThreadBackend(settings.detector, 1, detector=detector)
+    big = "Please review the quarterly numbers with the finance team before Friday. " * 400
+    async with Guard(FileKeyProvider(key_dir), settings, backend=backend) as guard:
+        flood = [guard.protect([big], POLICY, "acme", caller="flooder") for _ in range(6)]
+        ordinary = [
+            guard.protect([f"call Sarah Chen on 555-123-{i:04d}"], POLICY, "acme", caller="user")
+            for i in range(2)
+        ]
+        results = await asyncio.gather(*flood, *ordinary, return_exceptions=True)
+    flooded, served = results[:6], results[6:]
+    assert sum(isinstance(r, GuardBusy) for r in flooded) == 4  # two may be inside at a time
+    assert all(isinstance(r, GuardResult) for r in served), served
+    assert all("<PERSON>" in r.parts[0] for r in served if isinstance(r, GuardResult))
