@@ -4,8 +4,8 @@ the next ("social security number:" + "123456789").
 
 Each part is checked on its own first. Then, for the entity types that are strings of
 characters rather than words (``SPANNING``), the end of every part is joined to the start
-of the next (a *junction*) and checked again. A detection in a junction that the parts'
-own detections do not already cover is mapped back: to one part, or, when it crosses the
+of the next (a *junction*) and checked again. A detection in a junction that touches none of
+the parts' own detections is mapped back: to one part, or, when it crosses the
 seam, to a *fragment* in each of the two parts. Each fragment is then masked, pseudonymized
 (restoring puts each fragment back in its own part) or blocked like any detection.
 """
@@ -54,10 +54,20 @@ def merge(
     merged = [list(part) for part in found]
     for seam, detections in zip(seams, seam_found, strict=True):
         for det in detections:
-            for part, fragment in _fragments(parts, seam, det):
-                if not any(d.start < fragment.end and fragment.start < d.end for d in merged[part]):
+            fragments = _fragments(parts, seam, det)
+            # A value a part already holds (same kind) was found there; the join only glued its
+            # neighbour on ("email" + "ann@example.com" reads as one address): nothing to add.
+            if not any(_overlaps(fragment, merged[part]) for part, fragment in fragments):
+                for part, fragment in fragments:
                     merged[part].append(fragment)
     return [resolve_overlaps(part) for part in merged]
+
+
+def _overlaps(fragment: Detection, found: Sequence[Detection]) -> bool:
+    """A detection of the same kind already covers part of this fragment."""
+    return any(
+        d.entity == fragment.entity and d.start < fragment.end and fragment.start < d.end for d in found
+    )
 
 
 def _fragments(parts: Sequence[str], seam: Junction, det: Detection) -> list[tuple[int, Detection]]:

@@ -50,7 +50,7 @@ class GuardSettings:
     workers: int = 0  # 0: one per CPU core
     # Work limit for ONE batch on a worker (queue wait is not counted), unless the policy
     # sets its own. A batch is at most batch_chars: ~15 ms of work, ~60 ms on a busy box.
-    timeout_s: float = 2.0
+    timeout_s: float = 5.0
     # Calls with more text than twice this are cut at sentence ends and spread over the
     # workers; smaller pieces cost more in messaging than they save in NER time.
     split_min_chars: int = 500

@@ -45,7 +45,9 @@ RULES = (
         ("gateway.stages", "gateway.pipeline", "gateway.app", "gateway.http"),
         "a dialect translates bodies and answers; it knows no stage, pipeline or HTTP",
     ),
-    Rule("gateway.upstream", ("gateway.stages", "gateway.pipeline", "gateway.dialects"), "upstreams only send"),
+    Rule(
+        "gateway.upstream", ("gateway.stages", "gateway.pipeline", "gateway.dialects"), "upstreams only send"
+    ),
 )
 
 

@@ -68,3 +68,15 @@ def test_only_runs_that_decode_to_text_are_blobs() -> None:
     assert find("Supercalifragilisticexpialidocious is long") == []
     assert find(base64.b64encode(bytes(range(256))).decode()) == []  # binary
     assert [b.text for b in find("x " + b64("hello there, general") + " y")] == ["hello there, general"]
+
+
+def test_a_value_whole_in_one_part_does_not_swallow_its_neighbour() -> None:
+    """A JSON key beside its value ("email" + "ann@example.com") is not one address."""
+    from guard.boundaries import junctions, merge
+    from guard.policy import Detection
+
+    parts = ["email", "ann.lee@example.com"]
+    own = [[], [Detection("EMAIL_ADDRESS", 0, len(parts[1]), 1.0)]]
+    seams = junctions(parts)
+    glued = [[Detection("EMAIL_ADDRESS", 0, len("email" + parts[1]), 1.0)]]
+    assert merge(parts, own, seams, glued) == [[], own[1]]
