@@ -1,7 +1,8 @@
 # The two commands of the README:
 #   make run    set up, build + sign the sample bundle with a dev key, run the gateway (dev mode, echo provider)
 #   make test   set up, then run the whole test suite (starts PostgreSQL and Redis if needed)
-# Also: make bench (issue 3 benchmark), make lint, make typecheck, make policy-test.
+# Also: make bench (issue 3 benchmark), make lint, make typecheck, make policy-test,
+#   make image-test (build and run the container image), make deploy-tools (podman, runc, debootstrap, nginx).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -9,7 +10,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup run test bench lint typecheck policy-test services clean
+.PHONY: setup run test bench lint typecheck policy-test services clean image-test deploy-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +50,15 @@ typecheck: setup
 
 policy-test: setup
 	$(BIN)/skein policy test
+
+# Debian packages the deploy checks need (podman, runc, debootstrap, nginx), installed when missing.
+deploy-tools:
+	deploy/image/install-tools.sh
+
+# Build the image (deploy/image/build.sh: cached base and wheels; cold ~5 min, warm ~10 s) and run
+# tests/deploy/test_image.py on it; without podman, the same entry point as a plain process.
+image-test: setup services
+	BIN=$(BIN) deploy/image/test.sh
 
 clean:
 	rm -rf $(VENV) .skein .pytest_cache .mypy_cache .ruff_cache
