@@ -2,7 +2,8 @@
 #   make run    set up, build + sign the sample bundle with a dev key, run the gateway (dev mode, echo provider)
 #   make test   set up, then run the whole test suite (starts PostgreSQL and Redis if needed)
 # Also: make bench (issue 3 benchmark), make lint, make typecheck, make policy-test,
-#   make image-test (build and run the container image), make deploy-tools (podman, runc, debootstrap, nginx).
+#   make image-test (build and run the container image), make deploy-tools (podman, runc, debootstrap, nginx),
+#   make k8s-render (deploy/k8s/local.yaml from the Helm chart).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup run test bench lint typecheck policy-test services clean image-test deploy-tools
+.PHONY: setup run test bench lint typecheck policy-test services clean image-test deploy-tools k8s-render
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +51,10 @@ typecheck: setup
 
 policy-test: setup
 	$(BIN)/skein policy test
+
+# Re-render deploy/k8s/local.yaml from the Helm chart (tests/test_deploy.py fails when it is stale).
+k8s-render: setup
+	$(BIN)/python -m tests.deploy.chart
 
 # Debian packages the deploy checks need (podman, runc, debootstrap, nginx), installed when missing.
 deploy-tools:
