@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup run test bench lint typecheck policy-test services clean image-test deploy-tools k8s-render
+.PHONY: setup run test bench lint typecheck policy-test services clean image-test deploy-tools k8s-render scaleout-report
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ policy-test: setup
 # Re-render deploy/k8s/local.yaml from the Helm chart (tests/test_deploy.py fails when it is stale).
 k8s-render: setup
 	$(BIN)/python -m tests.deploy.chart
+
+# The scale-out figures: 3 replicas behind nginx (tests/deploy/test_scaleout.py) with a larger batch,
+# written to bench/results/scaleout-{2,3}.json and the table in bench/results/scaleout.md.
+scaleout-report: setup services
+	SCALEOUT_REPORT=bench/results SCALEOUT_CALLS=$${SCALEOUT_CALLS:-600} $(BIN)/pytest tests/deploy/test_scaleout.py -q -p no:randomly -n 0
+	$(BIN)/python -m tests.deploy.scaleout_report
 
 # Debian packages the deploy checks need (podman, runc, debootstrap, nginx), installed when missing.
 deploy-tools:
