@@ -16,25 +16,27 @@ RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
 
 def table(runs: list[dict[str, Any]]) -> str:
     lines = [
-        "| replicas | calls | wall s | calls/s | replica | served | CPU s | CPU ms/call | calls/CPU-s |",
-        "|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+        "| replicas | guard | calls | wall s | calls/s | replica | served | CPU s | CPU ms/call"
+        " | calls/CPU s |",
+        "|---:|---|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     for run in runs:
         for name, served in run["served"].items():
             cpu, wall = run["cpu_s"][name], run["wall_s"]
             lines.append(
-                f"| {run['replicas']} | {run['calls']} | {wall:.1f} | {run['calls'] / wall:.1f}"
+                f"| {run['replicas']} | {run['guard']} | {run['calls']} | {wall:.1f}"
+                f" | {run['calls'] / wall:.1f}"
                 f" | {name} | {served} | {cpu:.2f} | {1000 * cpu / served:.1f} | {served / cpu:.0f} |"
             )
         lines.append(
-            f"| {run['replicas']} | | | | nginx | {run['calls']} | {run['cpu_s']['nginx']:.2f}"
+            f"| {run['replicas']} | | | | | nginx | {run['calls']} | {run['cpu_s']['nginx']:.2f}"
             f" | {1000 * run['cpu_s']['nginx'] / run['calls']:.2f} | |"
         )
     return "\n".join(lines)
 
 
 def main() -> int:
-    runs = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("scaleout-*.json"))]
+    runs = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("scaleout-*-*.json"))]
     if not runs:
         print("no scaleout-*.json in bench/results: run `make scaleout-report`", file=sys.stderr)
         return 1

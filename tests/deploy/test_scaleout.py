@@ -45,6 +45,8 @@ ROLE_BUDGET_USD = 0.002  # analyst, shared; one call reserves about $0.0006 (max
 FINANCE_RPM = 60  # bundles/profiles/finance.yaml rate_limits.requests_per_minute
 THROUGHPUT_CALLS = int(os.environ.get("SCALEOUT_CALLS", "120"))
 CONCURRENCY = 16
+# The guard is most of a call's CPU: one role whose profile runs the NER model, one regex-only.
+GUARDED_ROLES = {"finance": "pseudonymize, NER + regex", "marketing": "mask, regex only"}
 
 
 @pytest.fixture
@@ -122,20 +124,19 @@ class Through:
         return await asyncio.gather(*(one(*call) for call in calls))
 
 
-async def measure_throughput(lb: Through, fleet: list[Replica], nginx_pid: int) -> dict[str, Any]:
-    """A fixed batch through the LB; wall time, and CPU seconds of each replica and of nginx.
+async def measure_throughput(lb: Through, fleet: list[Replica], nginx_pid: int, role: str) -> dict[str, Any]:
+    """A fixed batch of ``role``'s calls through the LB: wall time, CPU seconds per replica and nginx.
 
     Warmed up first (a replica's first calls pay one-off costs: the NER model's first run,
     the JWKS fetch, pool connections), so the figures are for a replica in service.
     """
-    tag = f"tp{len(fleet)}"
-    await lb.many([(f"{tag}-warm-{i}", "finance", chat("warm up")) for i in range(4 * len(fleet))])
+    tag = f"tp{len(fleet)}-{role}"
+    await lb.many([(f"{tag}-warm-{i}", role, chat("warm up")) for i in range(4 * len(fleet))])
     nginx = process_tree(set(), {nginx_pid})
     before = {r.name: cpu_seconds({r.pid}) for r in fleet} | {"nginx": cpu_seconds(nginx)}
     # Eight callers: well under their 60 requests per minute each, so nothing is refused.
-    calls = [
-        (f"{tag}-{i % 8}", "finance", chat(f"Summarise Q3 spend, line {i}")) for i in range(THROUGHPUT_CALLS)
-    ]
+    text = "Summarise Q3 spend for Alice Martin in Berlin, line {}"
+    calls = [(f"{tag}-{i % 8}", role, chat(text.format(i))) for i in range(THROUGHPUT_CALLS)]
     started = time.perf_counter()
     responses = await lb.many(calls)
     wall = time.perf_counter() - started
@@ -143,6 +144,8 @@ async def measure_throughput(lb: Through, fleet: list[Replica], nginx_pid: int) 
     failed = Counter(f"{r.status_code} {r.text[:200]}" for r in responses if r.status_code != 200)
     assert not failed, failed
     return {
+        "role": role,
+        "guard": GUARDED_ROLES[role],
         "calls": len(calls),
         "concurrency": CONCURRENCY,
         "wall_s": round(wall, 3),
@@ -228,13 +231,15 @@ async def test_replicas_behind_a_load_balancer(
     for config in configs:  # relative state_dir: under this test's folder
         config["state_dir"] = tmp_path / config["state_dir"]
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    figures, responses = {}, 0
+    figures: dict[tuple[int, str], dict[str, Any]] = {}
+    responses = 0
     with replicas(configs, tmp_path) as fleet:
         for n in (2, 3):
             with load_balancer([r.url for r in fleet[:n]], tmp_path / f"lb{n}") as (url, nginx):
                 async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
                     lb = Through(client, token_issuer_session)
-                    figures[n] = await measure_throughput(lb, fleet[:n], nginx)
+                    for role in GUARDED_ROLES:
+                        figures[(n, role)] = await measure_throughput(lb, fleet[:n], nginx, role)
                     if n == 3:
                         await check_rate_limit(lb)
                         budgeted = await check_budget(lb)
@@ -261,17 +266,17 @@ async def test_replicas_behind_a_load_balancer(
     assert settled == sum(round(r["cost_usd"] * 1_000_000) for r in allowed)
     assert 0 < settled <= ROLE_BUDGET_USD * 1_000_000
 
-    for n, measured in figures.items():  # round robin: each replica behind the LB served its share
-        measured_subs = {f"tp{n}-{i}" for i in range(8)}
+    for (n, role), measured in figures.items():  # round robin: each replica behind the LB got its share
+        measured_subs = {f"tp{n}-{role}-{i}" for i in range(8)}
         served = Counter(r["instance_id"] for r in records if r["sub"] in measured_subs)
         assert sum(served.values()) == measured["calls"] and len(served) == n, served
-        report(n, {**measured, "served": dict(sorted(served.items()))})
+        report(n, role, {**measured, "served": dict(sorted(served.items()))})
 
 
-def report(n: int, figures: dict[str, Any]) -> None:
-    """Print the figures; with SCALEOUT_REPORT=DIR also write DIR/scaleout-N.json."""
-    figures = {"replicas": n, "loadavg": os.getloadavg()[0], **figures}
+def report(n: int, role: str, figures: dict[str, Any]) -> None:
+    """Print the figures; with SCALEOUT_REPORT=DIR also write DIR/scaleout-N-ROLE.json."""
+    figures = {"replicas": n, "loadavg": round(os.getloadavg()[0], 1), **figures}
     print(json.dumps(figures))
     folder = os.environ.get("SCALEOUT_REPORT")
     if folder:
-        Path(folder, f"scaleout-{n}.json").write_text(json.dumps(figures, indent=2) + "\n")
+        Path(folder, f"scaleout-{n}-{role}.json").write_text(json.dumps(figures, indent=2) + "\n")
