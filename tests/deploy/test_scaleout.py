@@ -43,7 +43,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
 ROLE_BUDGET_USD = 0.002  # analyst, shared; one call reserves about $0.0006 (max_tokens=1000)
 FINANCE_RPM = 60  # bundles/profiles/finance.yaml rate_limits.requests_per_minute
-THROUGHPUT_CALLS = int(os.environ.get("SCALEOUT_CALLS", "120"))
+# make test: enough calls to see round robin and count CPU; make scaleout-report uses 600.
+THROUGHPUT_CALLS = int(os.environ.get("SCALEOUT_CALLS", "48"))
 CONCURRENCY = 16
 # At most 30 calls per caller: under any role's 60 requests per minute, so nothing is refused.
 CALLERS = max(8, -(-THROUGHPUT_CALLS // 30))
