@@ -1,9 +1,9 @@
 """The ASGI application: routes, and the lifespan that owns every long-lived resource.
 
 Nothing lives in module globals. The lifespan builds one ``Gateway`` (HTTP pools, the bundle
-store and its compiled policy, the audit writer, metrics) and hands it to each request
-through Starlette's lifespan state (``request.state.gateway``); on shutdown it drains the
-audit queue and closes the pools, in reverse order of creation.
+store and its compiled policy, the audit writer, metrics, and the pipelines made of them)
+and hands it to each request through Starlette's lifespan state (``request.state.gateway``);
+on shutdown it drains the audit queue and closes the pools, in reverse order of creation.
 """
 
 from __future__ import annotations
@@ -26,18 +26,36 @@ from gateway.audit.writer import AuditWriter
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.devkey import DevKey
 from gateway.bundle.setup import open_bundles
+from gateway.controller.mesh import MOUNT_PATH
+from gateway.controller.setup import MeshRoute, open_controller
+from gateway.db.controller import ControllerStoreError
+from gateway.db.stores import controller_store_from_settings
+from gateway.dialects.registry import MODEL_ROUTES
 from gateway.errors import BadRequest, GatewayError, MethodNotAllowed, NotFound
-from gateway.guarding import GuardStage, build_guard
-from gateway.http import audit_api, ops, proxy
+from gateway.guarding import build_guard
+from gateway.http import audit_api, models, ops, proxy
+from gateway.http.answers import ModelAnswers
+from gateway.http.controller import controller_routes
 from gateway.http.errors import error_response
 from gateway.http.fastpath import FastPaths
 from gateway.metrics import Metrics
-from gateway.pipeline import ECHO, Gateway
+from gateway.pipeline import Pipeline
+from gateway.recording import Recorder, UnauthenticatedBudget
+from gateway.services import Gateway
 from gateway.settings import Settings
+from gateway.stages.admit import Admit
+from gateway.stages.authenticate import Authenticate
+from gateway.stages.body import ReadBody
+from gateway.stages.decide import Decide
+from gateway.stages.forward import Forward
+from gateway.stages.idempotency import Idempotency
+from gateway.stages.mask import Mask
+from gateway.stages.profile import Profile
+from gateway.stages.route import RouteCall
 from gateway.state.shared import open_shared_state
 from gateway.state.usage import MemoryUsageStore
 from gateway.upstream.base import Upstream
-from gateway.upstream.echo import EchoUpstream
+from gateway.upstream.echo import ECHO, EchoUpstream
 from gateway.upstream.http import HttpUpstream, new_pool
 from guard import Guard
 
@@ -58,29 +76,26 @@ def create_app(settings: Settings, *, guard: Guard | None = None) -> FastPaths:
             yield {"gateway": gateway}
             log.info("gateway stopping: draining audit")
 
-    routes = [
-        Route("/v1/chat/completions", proxy.chat_completions, methods=["POST"]),
-        Route("/v1/embeddings", proxy.embeddings, methods=["POST"]),
-        Route("/v1/models", ops.list_models, methods=["GET"]),
-        Route("/audit", audit_api.query_audit, methods=["GET"]),
+    model_routes = {dialect.path: proxy.model_route(dialect) for dialect in MODEL_ROUTES}
+    routes = [Route(path, handler, methods=["POST"]) for path, handler in model_routes.items()]
+    routes += [
+        Route("/v1/models", models.listing_route("/v1/models", models.openai_or_anthropic), methods=["GET"]),
+        Route("/api/tags", models.listing_route("/api/tags", models.ollama_tags), methods=["GET"]),
+        Route("/audit", audit_api.audit_route, methods=["GET"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
         Route("/.well-known/jwks.json", ops.jwks, methods=["GET"]),
         Route("/.well-known/openid-configuration", ops.openid_configuration, methods=["GET"]),
+        *controller_routes(),  # /api/v1/... and /openapi.json
+        Route(MOUNT_PATH, MeshRoute()),  # the agent mesh (MCP: POST, GET, DELETE)
     ]
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_exception, Exception: _unexpected},
     )
-    return FastPaths(
-        app,
-        {
-            ("POST", "/v1/chat/completions"): proxy.chat_completions,
-            ("POST", "/v1/embeddings"): proxy.embeddings,
-        },
-    )
+    return FastPaths(app, {("POST", path): handler for path, handler in model_routes.items()})
 
 
 async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Guard | None = None) -> Gateway:
@@ -105,17 +120,30 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
 
     pool = new_pool()
     stack.push_async_callback(pool.close)
-    upstreams: dict[str, Upstream] = {ECHO: EchoUpstream()}
+    upstreams: dict[str, Upstream] = {ECHO: EchoUpstream()}  # built in: the catalog's `echo` model
     for name, provider in settings.providers.items():
-        upstreams[name] = EchoUpstream() if provider.dialect == "echo" else HttpUpstream(name, provider, pool)
+        upstreams[name] = EchoUpstream() if provider.dialect == ECHO else HttpUpstream(name, provider, pool)
+    # With no provider configured at all, the echo provider answers every model (quickstart).
+    fallback = None if settings.providers else EchoUpstream()
 
     if guard is None and settings.guard.enabled:
         guard = build_guard(settings.guard, settings.state_dir)
         await guard.start()  # loads the NER model in the workers once, before traffic
         stack.push_async_callback(guard.aclose)
 
+    # Tasks, approvals, sessions: in the audit database (SQLite file, or the Postgres schema). A
+    # store that cannot open yet (Postgres down) does not stop start-up: open() is idempotent,
+    # and whoever uses it opens it first and answers 503 while it cannot.
+    controller = controller_store_from_settings(settings)
+    stack.push_async_callback(controller.close)
+    try:
+        await controller.open()
+    except ControllerStoreError as exc:
+        log.error("controller store unavailable at start-up: %s", exc)
+
     # Redis-backed budgets, rate limits and idempotency when state.backend is redis.
     state = await open_shared_state(settings.state, stack)
+    usage = state.usage if state else MemoryUsageStore()
     spool = getattr(sink, "spool", None)  # only the Postgres sink has one
     metrics_live.watch(
         metrics.registry,
@@ -123,6 +151,46 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         state_failures=state.policy.failures if state else None,
     )
 
+    recorder = Recorder(audit, metrics, instance_id, UnauthenticatedBudget())
+    answers = ModelAnswers(overhead_header=settings.server.overhead_header)
+    authenticate, profile, decide = Authenticate(authenticator), Profile(bundles), Decide(usage)
+    model_call = Pipeline(
+        [
+            authenticate,
+            ReadBody(settings.server.max_body_bytes),
+            Idempotency(state),
+            profile,
+            decide,
+            RouteCall(upstreams, fallback),
+            Admit(state),
+            Mask(guard),
+            Forward(metrics, usage),
+        ],
+        answers.respond,
+        answers.error,
+        recorder,
+    )
+    model_list = Pipeline(
+        [authenticate, profile, decide],
+        models.servable(upstreams, echo_everything=fallback is not None, headers=answers.headers),
+        answers.error,
+        recorder,
+    )
+    audit_query = Pipeline(
+        [authenticate, audit_api.RequireAuditor()],
+        audit_api.audit_query(settings.audit, settings.audit_db_path),
+        answers.error,
+        recorder,
+    )
+    controller_api, mesh = await open_controller(
+        settings,
+        controller,
+        stack,
+        authenticate=authenticate,
+        profile=profile,
+        idempotency=state.idempotency if state else None,
+        recorder=recorder,
+    )
     return Gateway(
         settings=settings,
         metrics=metrics,
@@ -130,10 +198,15 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         bundles=bundles,
         audit=audit,
         upstreams=upstreams,
-        usage=state.usage if state else MemoryUsageStore(),
-        guard=GuardStage(guard),
+        usage=usage,
         instance_id=instance_id,
+        model_call=model_call,
+        model_list=model_list,
+        audit_query=audit_query,
+        controller=controller,
         state=state,
+        controller_api=controller_api,
+        mesh=mesh,
     )
 
 

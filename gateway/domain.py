@@ -59,12 +59,13 @@ class CallView:
     Adapters build it from a request body; stages never look at the raw dialect.
     """
 
-    action: str  # chat | embeddings | models.list | ...
+    action: str  # chat | embeddings | responses | models.list | ...
     model: str | None = None
     stream: bool = False
-    max_tokens: int | None = None
+    max_tokens: int | None = None  # the largest output limit the provider may honour
     input_tokens_estimate: int = 0
-    tools: tuple[str, ...] = ()
+    tools: tuple[str, ...] = ()  # names of the tools the caller offers the model
+    choices: int = 1  # answers asked for (OpenAI's n): the output budget is per answer
 
 
 @dataclass(frozen=True, slots=True)

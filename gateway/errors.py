@@ -72,6 +72,20 @@ class GatewayError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.status}, {self.reason!r}, {self.message!r})"
 
+    def fields(self) -> dict[str, object]:
+        """The parts every dialect's error body carries: message, type, the stable code, the
+        offending field (``param``, as OpenAI names it), and the policy's reasons."""
+        body: dict[str, object] = {
+            "message": self.message,
+            "type": self.error_type,
+            "code": self.reason,
+            "param": self.details.get("field"),
+            "reasons": [r.as_dict() for r in self.reasons] or [Reason(self.reason, self.message).as_dict()],
+        }
+        if self.details:
+            body["details"] = self.details
+        return body
+
 
 class BadRequest(GatewayError):
     status = 400
@@ -163,3 +177,9 @@ class ClientDisconnected(GatewayError):
     status = 499
     error_type = "client_closed_request"
     default_reason = "client_disconnected"
+
+
+def is_refusal(error: GatewayError | None) -> bool:
+    """Refused by someone (authentication, policy, a budget, a rate limit), not failed: audited
+    as ``allow: false`` and counted as a denial, whichever layer refused."""
+    return isinstance(error, Unauthenticated | Forbidden | RateLimited)

@@ -143,23 +143,18 @@ class BundleSettings(_Strict):
 
 
 class ProviderSettings(_Strict):
+    """One upstream provider. ``dialect`` is the API it speaks (``openai``: base_url ends in
+    ``/v1``; ``anthropic``: ``https://api.anthropic.com``; ``ollama``: ``http://host:11434``);
+    a model route is served by a provider that speaks its dialect."""
+
     base_url: str
-    dialect: Literal["openai", "echo"] = "openai"
+    dialect: Literal["openai", "anthropic", "ollama", "echo"] = "openai"
+    # Also serves the OpenAI API under this path of base_url (Ollama and Anthropic do, at /v1):
+    # then /v1/chat/completions can reach this provider's models too.
+    openai_path: str | None = Field(None, pattern=r"^/[A-Za-z0-9/_.-]*$")
     api_key_env: str | None = None
     connect_timeout_seconds: float = Field(5.0, gt=0)
     read_timeout_seconds: float = Field(120.0, gt=0)
-
-    @field_validator("dialect", mode="before")
-    @classmethod
-    def _native_dialects_not_yet(cls, value: object) -> object:
-        # Both serve the OpenAI chat API, which is what the gateway forwards today.
-        endpoints = {"anthropic": "https://api.anthropic.com/v1", "ollama": "http://<host>:11434/v1"}
-        if value in endpoints:
-            raise ValueError(
-                f"the native {value} dialect is not implemented; {value} also serves the OpenAI"
-                f" chat API: use dialect: openai with base_url {endpoints[str(value)]}"
-            )
-        return value
 
 
 class SecondOpinionSettings(_Strict):
@@ -241,6 +236,16 @@ class StateSettings(_Strict):
     tenant_budgets: dict[str, ScopeBudget] = {}
 
 
+class ControllerSettings(_Strict):
+    """The controller API and the agent mesh (docs/controller.md)."""
+
+    approval_ttl_seconds: int = Field(72 * 3600, gt=0)  # a pending approval expires then
+    session_ttl_seconds: int = Field(8 * 3600, gt=0)  # a session's lifetime unless it asks
+    max_session_ttl_seconds: int = Field(7 * 24 * 3600, gt=0)
+    sweep_interval_seconds: float = Field(30.0, gt=0)  # how often expiry is applied
+    mesh: bool = True  # host the agent mesh MCP server (/internal/mcp/agent_mesh)
+
+
 class Settings(_Strict):
     state_dir: Path = Path(".skein")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -253,6 +258,7 @@ class Settings(_Strict):
     audit: AuditSettings = AuditSettings()
     guard: GuardSettings = GuardSettings()
     state: StateSettings = StateSettings()
+    controller: ControllerSettings = ControllerSettings()
 
     @property
     def audit_db_path(self) -> Path:

@@ -14,7 +14,7 @@ from time import perf_counter
 
 from gateway.audit.event import AuditEvent
 from gateway.domain import CallView, Decision, Principal, Usage
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, is_refusal
 
 
 def new_id() -> str:
@@ -69,6 +69,13 @@ class Trail:
             return self.error.reason
         return self.decision.first_reason if self.decision else "none"
 
+    def allowed(self) -> bool:
+        """A refusal by any layer is a deny; otherwise the decision's answer, or (no decision:
+        audit reads, malformed requests) allowed when nothing went wrong."""
+        if is_refusal(self.error):
+            return False
+        return self.decision.allow if self.decision else self.error is None
+
     def to_event(self, instance_id: str) -> AuditEvent:
         principal, view, decision = self.principal, self.view, self.decision
         latency = dict(self.stages)
@@ -93,8 +100,7 @@ class Trail:
             requested_model=view.model if view else None,
             served_model=self.served_model,
             provider=self.provider,
-            # No policy decision (audit reads, health): allowed when nothing refused it.
-            allow=decision.allow if decision else self.error is None,
+            allow=self.allowed(),
             reasons=reasons,
             status=self.status,
             upstream_status=self.upstream_status,

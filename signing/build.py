@@ -47,12 +47,27 @@ def build_bundle(
     catalog = load_catalog(data_dir / CATALOG_FILE)
     profiles = load_profiles(data_dir / PROFILES_DIR, catalog)
     files = collect_policies(policies_dir)
+    _check_engine_support(files)
     files.update(data_files(profiles, catalog))
     roots = derive_roots(files)
     manifest = Manifest(revision or content_revision(files), roots, dict(metadata or {}), rego_version=1)
     files[MANIFEST] = json_bytes(manifest.to_json())
     check_layout(files, manifest)
     return write_archive(files)
+
+
+def _check_engine_support(files: Mapping[str, bytes]) -> None:
+    """Refuse a call of a builtin the embedded engine lacks, here rather than at a request."""
+    # Imported here: signing.engine imports this module's data-file names.
+    from signing.builtins import check_builtins
+
+    modules = {}
+    for name, content in files.items():
+        try:
+            modules[name] = content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ContentError("Rego source is not UTF-8", file=name) from exc
+    check_builtins(modules)
 
 
 def collect_policies(policies_dir: Path) -> dict[str, bytes]:

@@ -65,12 +65,15 @@ def test_provider_settings() -> None:
     assert provider.dialect == "openai" and provider.api_key_env == "K"
 
 
-def test_a_native_dialect_not_built_yet_says_what_to_use() -> None:
+def test_providers_name_the_api_they_speak() -> None:
     env = {
         "SKEIN_PROVIDERS__CLAUDE__BASE_URL": "https://api.anthropic.com",
         "SKEIN_PROVIDERS__CLAUDE__DIALECT": "anthropic",
+        "SKEIN_PROVIDERS__LOCAL__BASE_URL": "http://127.0.0.1:11434",
+        "SKEIN_PROVIDERS__LOCAL__DIALECT": "ollama",
     }
-    with pytest.raises(
-        SettingsError, match=r"use dialect: openai with base_url https://api\.anthropic\.com/v1"
-    ):
-        load_settings(None, env)
+    settings = load_settings(None, env)
+    assert settings.providers["claude"].dialect == "anthropic"
+    assert settings.providers["local"].dialect == "ollama"
+    with pytest.raises(SettingsError, match="dialect"):
+        load_settings(None, {**env, "SKEIN_PROVIDERS__LOCAL__DIALECT": "gemini"})

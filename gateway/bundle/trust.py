@@ -88,13 +88,12 @@ class Trust:
         """Verify, then unpack into what the store compiles (CPU-bound: run it in a thread)."""
         bundle = self.check(data, sigstore_bundle)
         catalog, profiles = bundle_profiles(bundle)
-        modules = {
-            # Test modules ship in the bundle (as `opa build` packs them) but no rule of
-            # the decision refers to them, so the embedded engine skips compiling them.
-            name: source
-            for name, source in policy_inputs(bundle).modules.items()
-            if not name.endswith(TEST_SUFFIX)
-        }
+        # Test modules ship in the bundle (as `opa build` packs them); no rule of the
+        # decision refers to them, so they are kept apart: run once before the bundle
+        # serves (gateway.policy.exercise), never compiled into the serving engine.
+        every = policy_inputs(bundle).modules
+        modules = {name: source for name, source in every.items() if not name.endswith(TEST_SUFFIX)}
+        tests = {name: source for name, source in every.items() if name.endswith(TEST_SUFFIX)}
         return BundleContent(
             policies=modules,
             catalog=catalog,
@@ -103,6 +102,7 @@ class Trust:
             origin=origin,
             revision=bundle.revision,
             signer=bundle.signer,
+            tests=tests,
         )
 
 

@@ -6,7 +6,18 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from gateway.cli import audit_cmd, bundle_cmd, db_cmd, guard_cmd, keys_cmd, policy_cmd, serve_cmd, token_cmd
+from gateway.cli import (
+    audit_cmd,
+    bundle_cmd,
+    db_cmd,
+    guard_cmd,
+    keys_cmd,
+    org_cmd,
+    policy_cmd,
+    serve_cmd,
+    task_cmd,
+    token_cmd,
+)
 
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -20,6 +31,8 @@ REGISTRARS: tuple[Registrar, ...] = (
     keys_cmd.register,
     db_cmd.register,
     guard_cmd.register,
+    org_cmd.register,  # org, task, approval: the controller (docs/controller.md)
+    task_cmd.register,
 )
 
 

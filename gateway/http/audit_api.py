@@ -8,6 +8,8 @@ previous page) and ``limit`` (1-1000, default 100). Reading the audit log is its
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from pathlib import Path
 
 import orjson
 from starlette.requests import Request
@@ -15,43 +17,55 @@ from starlette.responses import Response
 
 from gateway.audit.export import parse_time
 from gateway.audit.query import query_sqlite
-from gateway.db.audit_admin import Page, QueryFilter, query_postgres
-from gateway.domain import Principal
-from gateway.errors import BadRequest, Forbidden, GatewayError
-from gateway.http.errors import error_response
-from gateway.pipeline import Gateway
+from gateway.call import Call
+from gateway.db.audit_admin import QueryFilter, query_postgres
+from gateway.dialects.openai import CHAT
+from gateway.errors import BadRequest, Forbidden, Reason
+from gateway.pipeline import Finish, Respond
+from gateway.services import Gateway
+from gateway.settings import AuditSettings
+from gateway.stages.base import Stage
 from gateway.trail import Trail
 
 AUDITOR_ROLE = "auditor"
 _MAX_LIMIT = 1000
 
 
-async def query_audit(request: Request) -> Response:
-    gw: Gateway = request.state.gateway
-    trail = Trail(route="/audit", action="audit.query")
-    try:
-        headers = request.headers
-        principal = await gw.authenticate(trail, headers.get("authorization"), headers.get("x-api-key"))
-        _require_auditor(principal)
-        filters, limit = _filters(request)
-        page = await _query(gw, filters, limit)
-        trail.status = 200
+async def audit_route(request: Request) -> Response:
+    gateway: Gateway = request.state.gateway
+    call = Call(CHAT, request.headers, Trail(route="/audit", action="audit.query"))
+    call.params = request.query_params
+    return await gateway.audit_query.run(call)
+
+
+def audit_query(settings: AuditSettings, db_path: Path) -> Respond:
+    """The ``respond`` of the audit_query pipeline (after authenticate and the auditor check)."""
+
+    async def respond(call: Call, finish: Finish) -> Response:
+        filters, limit = _filters(call.params)
+        if settings.sink == "postgres":
+            assert settings.postgres_dsn is not None  # settings validation guarantees it
+            page = await query_postgres(settings.postgres_dsn, settings.postgres_schema, filters, limit)
+        else:
+            page = await asyncio.to_thread(query_sqlite, db_path, filters, limit)
+        call.trail.status = 200
         body = {"events": page.events, "next_before": page.next_before}
-        return Response(orjson.dumps(body), media_type="application/json", headers=gw.response_headers(trail))
-    except GatewayError as exc:
-        trail.fail(exc)
-        return error_response(exc, gw.response_headers(trail))
-    finally:
-        gw.close(trail)
+        headers = {"x-skein-request-id": call.trail.request_id}
+        return Response(orjson.dumps(body), media_type="application/json", headers=headers)
+
+    return respond
 
 
-def _require_auditor(principal: Principal) -> None:
-    if AUDITOR_ROLE not in principal.roles:
-        raise Forbidden(f"the audit log is readable by the {AUDITOR_ROLE} role only", reason="auditor_only")
+class RequireAuditor(Stage):
+    name = "authorize"
+
+    async def enter(self, call: Call) -> None:
+        if AUDITOR_ROLE not in call.principal.roles:
+            message = f"the audit log is readable by the {AUDITOR_ROLE} role only"
+            raise Forbidden(message, reason="auditor_only", reasons=[Reason("auditor_only", message)])
 
 
-def _filters(request: Request) -> tuple[QueryFilter, int]:
-    params = request.query_params
+def _filters(params: Mapping[str, str]) -> tuple[QueryFilter, int]:
     try:
         since = _time(params["since"]) if "since" in params else None
         until = _time(params["until"]) if "until" in params else None
@@ -83,11 +97,3 @@ def _time(text: str) -> float:
         return float(text)
     except ValueError:
         return parse_time(text)
-
-
-async def _query(gw: Gateway, filters: QueryFilter, limit: int) -> Page:
-    audit = gw.settings.audit
-    if audit.sink == "postgres":
-        assert audit.postgres_dsn is not None  # settings validation guarantees it
-        return await query_postgres(audit.postgres_dsn, audit.postgres_schema, filters, limit)
-    return await asyncio.to_thread(query_sqlite, gw.settings.audit_db_path, filters, limit)

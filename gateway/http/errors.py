@@ -1,36 +1,18 @@
-"""The one place that turns a ``GatewayError`` into a response, in the caller's dialect."""
+"""Errors of the control routes (audit, health, 404/405) as JSON, in the gateway's default
+shape (the OpenAI dialect's ``{"error": {...}}``). Model routes answer in their own dialect
+(``Dialect.error_body``)."""
 
 from __future__ import annotations
-
-from typing import Any, Literal
 
 import orjson
 from starlette.responses import Response
 
 from gateway.errors import GatewayError
 
-Dialect = Literal["openai", "anthropic", "plain"]
 
-
-def error_body(error: GatewayError, dialect: Dialect = "openai") -> dict[str, Any]:
-    if dialect == "anthropic":
-        return {"type": "error", "error": {"type": error.error_type, "message": error.message}}
-    body: dict[str, Any] = {
-        "message": error.message,
-        "type": error.error_type,
-        "code": error.reason,
-        "param": None,
-    }
-    if error.reasons:
-        body["reasons"] = [r.as_dict() for r in error.reasons]
-    if error.details:
-        body["details"] = error.details
-    return {"error": body}
-
-
-def error_response(error: GatewayError, headers: dict[str, str], dialect: Dialect = "openai") -> Response:
+def error_response(error: GatewayError, headers: dict[str, str]) -> Response:
     return Response(
-        orjson.dumps(error_body(error, dialect)),
+        orjson.dumps({"error": error.fields()}),
         status_code=error.status,
         headers={**headers, **error.headers},
         media_type="application/json",

@@ -1,4 +1,4 @@
-"""Routes that are not proxied: model listing, health, readiness, metrics, the dev JWKS."""
+"""Routes that are not proxied: health, readiness, metrics, the dev JWKS."""
 
 from __future__ import annotations
 
@@ -9,43 +9,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gateway.domain import CallView
-from gateway.errors import GatewayError, NotFound
+from gateway.errors import NotFound
 from gateway.http.errors import error_response
-from gateway.pipeline import Gateway
-from gateway.trail import Trail
+from gateway.services import Gateway
 
 
 def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(payload), status_code=status, headers=headers, media_type="application/json")
-
-
-async def list_models(request: Request) -> Response:
-    """``GET /v1/models``: only the models the caller's roles may use, as the policy says."""
-    gw: Gateway = request.state.gateway
-    trail = Trail(route="/v1/models", action="models.list")
-    try:
-        headers = request.headers
-        principal = await gw.authenticate(trail, headers.get("authorization"), headers.get("x-api-key"))
-        bundle, decision = await gw.decide(trail, principal, CallView(action="models.list"))
-        created = int(bundle.loaded_at)
-        data = [
-            {
-                "id": name,
-                "object": "model",
-                "created": created,
-                "owned_by": bundle.catalog.models[name].provider,
-            }
-            for name in decision.models
-            if name in bundle.catalog.models
-        ]
-        trail.status = 200
-        return _json({"object": "list", "data": data}, headers=gw.response_headers(trail))
-    except GatewayError as exc:
-        trail.fail(exc)
-        return error_response(exc, gw.response_headers(trail))
-    finally:
-        gw.close(trail)
 
 
 async def healthz(request: Request) -> Response:

@@ -1,7 +1,8 @@
 """A streaming response that always tells the pipeline how the stream ended.
 
 ``on_close`` runs exactly once, after the last byte, after an upstream failure mid-stream
-(the client then gets a final SSE ``error`` event, since the status line is already sent),
+(the client then gets a final error event in the dialect's stream format, since the status
+line is already sent),
 or when the client disconnected (recorded as 499 ``client_disconnected``).
 
 Why not Starlette's ``StreamingResponse``: under ASGI spec 2.3 (uvicorn) it runs every
@@ -16,14 +17,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import orjson
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from gateway.errors import ClientDisconnected, GatewayError
-from gateway.http.errors import error_body
 
 OnClose = Callable[[GatewayError | None], Awaitable[None]]
+ErrorEvent = Callable[[GatewayError], bytes]  # the dialect's in-stream error event
 
 
 class TrailStreamingResponse(Response):
@@ -32,12 +32,14 @@ class TrailStreamingResponse(Response):
         content: AsyncIterator[bytes],
         *,
         on_close: OnClose,
+        error_event: ErrorEvent,
         status_code: int,
         headers: dict[str, str],
         media_type: str,
     ) -> None:
         self._content = content
         self._on_close = on_close
+        self._error_event = error_event
         self.status_code = status_code
         self.media_type = media_type
         self.background = None
@@ -57,7 +59,7 @@ class TrailStreamingResponse(Response):
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             except GatewayError as exc:
                 error = exc
-                event = b"data: " + orjson.dumps(error_body(exc)) + b"\n\n"
+                event = self._error_event(exc)
                 await send({"type": "http.response.body", "body": event, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             finished = True

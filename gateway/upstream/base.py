@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(slots=True)
@@ -23,12 +23,35 @@ class UpstreamResponse:
         return self.chunks is not None
 
 
+class WireFormat(Protocol):
+    """What an upstream needs of the request's dialect (``gateway.dialects.base.Dialect``)."""
+
+    @property
+    def family(self) -> str: ...
+
+    @property
+    def upstream_path(self) -> str: ...
+
+    def echo(self, body: dict[str, Any], *, stream: bool) -> UpstreamResponse: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRequest:
+    dialect: WireFormat
+    body: bytes  # the canonical body: exactly what policy and the guard saw
+    stream: bool
+    headers: Mapping[str, str] = field(default_factory=dict)  # caller headers the dialect passes on
+
+
 class Upstream(Protocol):
-    """One configured provider. ``path`` is relative to the provider's base URL (``/chat/completions``)."""
+    """One configured provider, speaking one API family (its ``dialect`` setting)."""
 
     name: str
-    dialect: str
 
-    async def send(self, path: str, body: bytes, *, stream: bool) -> UpstreamResponse: ...
+    def speaks(self, family: str) -> bool:
+        """Whether this provider serves the API family (openai, anthropic, ollama)."""
+        ...
+
+    async def send(self, request: UpstreamRequest) -> UpstreamResponse: ...
 
     async def aclose(self) -> None: ...

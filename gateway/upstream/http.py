@@ -19,7 +19,10 @@ import aiohttp
 
 from gateway.errors import UpstreamError, UpstreamTimeout
 from gateway.settings import ProviderSettings
-from gateway.upstream.base import UpstreamResponse
+from gateway.upstream.base import UpstreamRequest, UpstreamResponse
+
+ANTHROPIC_VERSION = "2023-06-01"  # sent when the caller named none: the API's stable version
+_STREAM_TYPES = ("text/event-stream", "application/x-ndjson")
 
 # Response headers a proxy must not copy (hop-by-hop or recomputed by our server).
 _HOP_BY_HOP = frozenset(
@@ -49,31 +52,43 @@ def new_pool(limit: int = 1000) -> aiohttp.ClientSession:
 
 
 class HttpUpstream:
+    """One provider. It speaks its ``dialect`` at ``base_url`` and, when ``openai_path`` is
+    set, the OpenAI API below that path too (Ollama and Anthropic both serve it)."""
+
     def __init__(self, name: str, settings: ProviderSettings, pool: aiohttp.ClientSession) -> None:
         self.name = name
-        self.dialect: str = settings.dialect
-        self._base = settings.base_url.rstrip("/")
+        base = settings.base_url.rstrip("/")
+        bases: dict[str, str] = {settings.dialect: base}
+        if settings.openai_path is not None:
+            bases.setdefault("openai", base + settings.openai_path.rstrip("/"))
+        key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
+        # Per API family: where to send and how to present the key (each family has its own way).
+        self._targets = {family: (url, _headers(family, key)) for family, url in bases.items()}
         self._pool = pool
         self._timeout = aiohttp.ClientTimeout(
             connect=settings.connect_timeout_seconds, sock_read=settings.read_timeout_seconds
         )
-        self._headers = {"content-type": "application/json", "accept-encoding": "identity"}
-        key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
-        if key:
-            self._headers["authorization"] = f"Bearer {key}"
 
-    async def send(self, path: str, body: bytes, *, stream: bool) -> UpstreamResponse:
+    def speaks(self, family: str) -> bool:
+        return family in self._targets
+
+    async def send(self, request: UpstreamRequest) -> UpstreamResponse:
+        base, own = self._targets[request.dialect.family]
+        headers = {**own, **request.headers} if request.headers else own  # only anthropic-version, -beta
         try:
             resp = await self._pool.post(
-                self._base + path, data=body, headers=self._headers, timeout=self._timeout
+                base + request.dialect.upstream_path,
+                data=request.body,
+                headers=headers,
+                timeout=self._timeout,
             )
         except _NETWORK_ERRORS as exc:
             raise _translate(self.name, exc) from exc
         content_type = resp.headers.get("content-type", "application/json")
-        headers = {k.lower(): v for k, v in resp.headers.items() if k.lower() not in _HOP_BY_HOP}
-        if stream and resp.status == 200 and content_type.startswith("text/event-stream"):
+        headers_out = {k.lower(): v for k, v in resp.headers.items() if k.lower() not in _HOP_BY_HOP}
+        if request.stream and resp.status == 200 and content_type.startswith(_STREAM_TYPES):
             return UpstreamResponse(
-                resp.status, content_type, chunks=self._iter(resp), headers=headers, release=resp.release
+                resp.status, content_type, chunks=self._iter(resp), headers=headers_out, release=resp.release
             )
         try:
             data = await resp.read()
@@ -81,7 +96,7 @@ class HttpUpstream:
             resp.release()
             raise _translate(self.name, exc) from exc
         resp.release()
-        return UpstreamResponse(resp.status, content_type, body=data, headers=headers)
+        return UpstreamResponse(resp.status, content_type, body=data, headers=headers_out)
 
     async def _iter(self, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         try:
@@ -94,6 +109,18 @@ class HttpUpstream:
 
     async def aclose(self) -> None:
         return None  # the shared pool is closed by the lifespan
+
+
+def _headers(family: str, key: str | None) -> dict[str, str]:
+    """Anthropic takes its key in x-api-key and wants an API version; the others a Bearer token."""
+    headers = {"content-type": "application/json", "accept-encoding": "identity"}
+    if family == "anthropic":
+        headers["anthropic-version"] = ANTHROPIC_VERSION  # the caller's own version wins
+        if key:
+            headers["x-api-key"] = key
+    elif key:
+        headers["authorization"] = f"Bearer {key}"
+    return headers
 
 
 def _translate(provider: str, exc: BaseException) -> UpstreamError:

@@ -32,9 +32,17 @@ def gateway_settings(
 ) -> Settings:
     """The repository's bundle, the test issuer, every catalog provider pointing at the fake one."""
     monkeypatch.setenv("SKEIN_TEST_PROVIDER_KEY", PROVIDER_KEY)
+    key = {"api_key_env": "SKEIN_TEST_PROVIDER_KEY"}
+    native = {
+        "base_url": fake_provider.root_url,
+        "openai_path": "/v1",
+        **key,
+    }  # both APIs, like the real ones
     providers = {
-        name: {"base_url": fake_provider.base_url, "api_key_env": "SKEIN_TEST_PROVIDER_KEY"}
-        for name in ("openai", "anthropic", "openrouter", "ollama")
+        "openai": {"base_url": fake_provider.base_url, **key},
+        "openrouter": {"base_url": fake_provider.base_url, **key},
+        "anthropic": {"dialect": "anthropic", **native},
+        "ollama": {"dialect": "ollama", **native},
     }
     return make_settings(
         tmp_path / "state",

@@ -1,4 +1,5 @@
-"""A fake OpenAI-compatible provider: a real HTTP server on loopback (aiohttp, own thread).
+"""A fake provider: a real HTTP server on loopback (aiohttp, own thread), speaking the OpenAI
+API under ``/v1`` and Anthropic's and Ollama's native APIs (``upstream_native.py``).
 
 The test double for an LLM provider. Behaviour is chosen by a marker in the last message's
 text, so tests stay stateless and can run concurrently against one server:
@@ -10,6 +11,7 @@ text, so tests stay stateless and can run concurrently against one server:
   [[stall-mid]]       (stream) send two events, then go quiet for 30 s
   [[echo]]            reply with the text the provider received (for guard tests)
   [[tool]]            reply with a tool call whose arguments hold the received text
+  [[badjson]]         answer 200 with a body that is not JSON
 
 Every request body is recorded in ``received`` (what left the gateway).
 """
@@ -27,6 +29,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from tests.support.upstream_native import add_routes
+
 _MARK = re.compile(r"\[\[([a-z-]+)(?::([0-9.]+))?\]\]")
 
 
@@ -37,7 +41,8 @@ class FakeProvider:
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self.port = _free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.root_url = f"http://127.0.0.1:{self.port}"  # Anthropic and Ollama bases
+        self.base_url = f"{self.root_url}/v1"  # the OpenAI base
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> FakeProvider:
@@ -62,6 +67,7 @@ class FakeProvider:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/embeddings", self._embeddings)
+        add_routes(app, self._record, lambda text: dict(_MARK.findall(text)))
         self._runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -106,6 +112,8 @@ async def _early_exit(request: web.Request, marks: dict[str, str]) -> web.Stream
         code = int(marks["status"])
         error = {"error": {"message": f"fake provider error {code}", "type": "server_error", "code": None}}
         return web.json_response(error, status=code)
+    if "badjson" in marks:
+        return web.Response(body=b"<html>not json</html>", status=200, content_type="application/json")
     if "reset" in marks:
         assert request.transport is not None
         request.transport.abort()

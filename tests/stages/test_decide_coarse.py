@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.pipeline import coarse, coarse_usage
+from gateway.stages.decide import coarse, coarse_usage
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,43 @@
+"""The long-lived resources of one gateway process, made in the app's lifespan.
+
+Requests reach them as ``request.state.gateway``; nothing lives in module globals. The
+pipelines are built once from these resources (``gateway/app.py``): each is an ordered
+chain of stage objects holding only what they need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gateway.audit.writer import AuditWriter
+from gateway.auth.authenticator import Authenticator
+from gateway.bundle.store import BundleStore
+from gateway.controller.mesh import AgentMesh
+from gateway.controller.wiring import ControllerApi
+from gateway.db.controller import ControllerStore
+from gateway.metrics import Metrics
+from gateway.pipeline import Pipeline
+from gateway.settings import Settings
+from gateway.state.shared import SharedState
+from gateway.state.usage import UsageStore
+from gateway.upstream.base import Upstream
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    settings: Settings
+    metrics: Metrics
+    authenticator: Authenticator
+    bundles: BundleStore
+    audit: AuditWriter
+    upstreams: Mapping[str, Upstream]
+    usage: UsageStore
+    instance_id: str
+    model_call: Pipeline  # POST routes of every model dialect
+    model_list: Pipeline  # GET /v1/models, GET /api/tags
+    audit_query: Pipeline  # GET /audit
+    controller: ControllerStore  # tasks, approvals, sessions (open() before use: it may not be yet)
+    state: SharedState | None = None  # Redis: budgets, rate limits, idempotency (None: memory)
+    controller_api: ControllerApi | None = None  # /api/v1: one pipeline per operation
+    mesh: AgentMesh | None = None  # the agent mesh MCP server (/internal/mcp/agent_mesh)
