@@ -196,12 +196,16 @@ async def check_idempotency(lb: Through, fleet: list[Replica], provider: FakePro
     assert {r.status_code for r in first} <= {200, 409}, [r.status_code for r in first]
     in_flight = [r for r in first if r.status_code == 409]
     assert all(r.json()["error"]["code"] == "idempotency_in_flight" for r in in_flight)
-    # Once it is done, every replica replays the same response (round robin reaches each).
-    replays = [await lb.post("retrier", "finance", body, **headers) for _ in range(len(fleet))]
-    winner = next(r for r in first if r.status_code == 200)
+    # Exactly one call ran; every other 200 (now, and later on each replica) is its replay,
+    # naming the original request in x-skein-idempotent-replay.
+    executed = [r for r in first if r.status_code == 200 and "x-skein-idempotent-replay" not in r.headers]
+    assert len(executed) == 1, [dict(r.headers) for r in first]
+    original = executed[0]
+    replays = [r for r in first if r.status_code == 200 and r is not original]
+    replays += [await lb.post("retrier", "finance", body, **headers) for _ in range(len(fleet))]
     for replay in replays:
-        assert replay.status_code == 200 and replay.content == winner.content
-        assert replay.headers["x-skein-request-id"] == winner.headers["x-skein-request-id"]
+        assert replay.status_code == 200 and replay.content == original.content
+        assert replay.headers["x-skein-idempotent-replay"] == original.headers["x-skein-request-id"]
     reached = [b for b in provider.received if marker in json.dumps(b)]
     assert len(reached) == 1, f"{len(reached)} provider calls for one Idempotency-Key"
     other = await lb.post("retrier", "finance", chat(f"Place {marker} twice"), **headers)
