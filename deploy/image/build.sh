@@ -19,9 +19,8 @@ CACHE=${SKEIN_IMAGE_CACHE:-/var/cache/skein-image}
 BIN=${BIN:-.venv/bin}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
-# The base recipe: python3 (3.11 on bookworm) with venv, CA certificates for HTTPS providers,
-# libatomic1 for regopy's native library (the Dockerfile installs it on bases that lack it).
-PACKAGES=python3,python3-venv,ca-certificates,libatomic1
+# The base recipe: python3 (3.11 on bookworm) with venv, CA certificates for HTTPS providers.
+PACKAGES=python3,python3-venv,ca-certificates
 # podman's default runtime (crun) fails on hybrid cgroup v1 hosts and raising rlimits is not
 # allowed in some sandboxes: runc and explicit limits work everywhere we have tried.
 PODMAN=(podman --runtime runc)
