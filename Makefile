@@ -61,7 +61,7 @@ k8s-render: setup
 	$(BIN)/python -m tests.deploy.chart
 
 # The scale-out figures: 3 replicas behind nginx (tests/deploy/test_scaleout.py) with a larger batch,
-# written to bench/results/scaleout-{2,3}.json and the table in bench/results/scaleout.md.
+# written to bench/results/scaleout-<N>-<role>.json and the table in bench/results/scaleout.md.
 scaleout-report: setup services
 	SCALEOUT_REPORT=bench/results SCALEOUT_CALLS=$${SCALEOUT_CALLS:-600} $(BIN)/pytest tests/deploy/test_scaleout.py -q -p no:randomly -n 0
 	$(BIN)/python -m tests.deploy.scaleout_report
