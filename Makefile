@@ -70,7 +70,7 @@ scaleout-report: setup services
 deploy-tools:
 	deploy/image/install-tools.sh
 
-# Build the image (deploy/image/build.sh: cached base and wheels; cold ~5 min, warm ~10 s) and run
+# Build the image (deploy/image/build.sh: cached base and wheels; cold ~3 min, warm seconds) and run
 # tests/deploy/test_image.py on it; without podman, the same entry point as a plain process.
 image-test: setup services
 	BIN=$(BIN) deploy/image/test.sh

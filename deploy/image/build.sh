@@ -10,7 +10,7 @@
 #   base-<hash>.tar      the debootstrapped root filesystem (key: this script's base recipe)
 #   wheels-<hash>/       every dependency as a wheel (key: pyproject.toml's dependencies)
 # and podman keeps the image layers (the dependency layer is rebuilt only when pyproject.toml
-# changes). Cold build about 4 minutes on 2 cores, warm about 20 s (docs/deploy.md).
+# changes). Cold build about 3 minutes on 2 quiet cores, warm a few seconds (docs/deploy.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

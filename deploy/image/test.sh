@@ -19,7 +19,7 @@ for tool in podman runc debootstrap; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  # A cold build (empty cache) takes ~4 min on a quiet machine; past the budget it is stopped
+  # A cold build (empty cache) takes ~3 min on a quiet machine; past the budget it is stopped
   # (its finished steps stay cached, so the next run resumes) and only the process half runs.
   status=0
   BIN=$BIN timeout --kill-after=30 "${IMAGE_BUILD_BUDGET:-600}" deploy/image/build.sh "$TAG" || status=$?
