@@ -38,6 +38,7 @@ from gateway.http.answers import ModelAnswers
 from gateway.http.controller import controller_routes
 from gateway.http.errors import error_response
 from gateway.http.fastpath import FastPaths
+from gateway.http.server import Refusals
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline
 from gateway.recording import Recorder, UnauthenticatedBudget
@@ -62,17 +63,33 @@ from guard import Guard
 log = logging.getLogger("skein.app")
 
 
-def create_app(settings: Settings, *, guard: Guard | None = None) -> FastPaths:
-    """``guard``: an already started guard to share (tests); by default the app builds its own."""
+def create_app(
+    settings: Settings, *, guard: Guard | None = None, refusals: Refusals | None = None
+) -> FastPaths:
+    """``guard``: an already started guard to share (tests); by default the app builds its own.
+    ``refusals``: the server's count of refused connections, exposed with the app's metrics."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Gateway]]:
         async with AsyncExitStack() as stack:
             gateway = await build_gateway(settings, stack, guard=guard)
-            log.info(
-                "gateway ready",
-                extra={"bundle": gateway.bundles.status().get("revision"), "dev_mode": settings.dev.enabled},
-            )
+            if refusals is not None:
+                gateway.metrics.registry.register(refusals)
+            # Say what really serves: a ready gateway without a bundle refuses every call.
+            bundle = gateway.bundles.status()
+            context = {
+                "revision": bundle["revision"],
+                "source": bundle["source"],
+                "verified": bundle["verified"],
+                "dev_mode": settings.dev.enabled,
+            }
+            if bundle["revision"] is not None:
+                log.info(
+                    "gateway ready: bundle %s from %s", context["revision"], context["source"], extra=context
+                )
+            else:
+                why = bundle["last_error"] or "not loaded yet"
+                log.warning("gateway ready, no bundle yet: %s (calls get 503 no_bundle)", why, extra=context)
             yield {"gateway": gateway}
             log.info("gateway stopping: draining audit")
 

@@ -119,13 +119,20 @@ def json_bytes(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
-def git_metadata(directory: Path) -> dict[str, Any]:
-    """``{"git_commit", "git_dirty"}`` for the checkout holding ``directory``, or ``{}``."""
+def git_metadata(directory: Path, *more: Path) -> dict[str, Any]:
+    """``{"git_commit", "git_dirty"}`` for the checkout holding ``directory``, or ``{}``.
+
+    Dirty means the bundle was not built from the commit alone: a tracked file under any of
+    the directories is edited, or an untracked one (a new policy nobody committed) is there.
+    Ignored files do not count. A directory git cannot answer for counts as dirty."""
     commit = _git(directory, "rev-parse", "HEAD")
     if commit is None:
         return {}
-    status = _git(directory, "status", "--porcelain", "--untracked-files=no", "--", ".")
-    return {"git_commit": commit, "git_dirty": bool(status)}
+    dirty = False
+    for folder in (directory, *more):
+        status = _git(folder, "status", "--porcelain", "--untracked-files=all", "--", ".")
+        dirty = dirty or status is None or bool(status)
+    return {"git_commit": commit, "git_dirty": dirty}
 
 
 def _git(directory: Path, *args: str) -> str | None:
