@@ -2,7 +2,9 @@
 #   make run    set up, build + sign the sample bundle with a dev key, run the gateway (dev mode, echo provider)
 #   make test   set up, then run the whole test suite (starts PostgreSQL and Redis if needed)
 #   make check  lint + format check + mypy strict + the import rules (CI runs it before the tests)
-# Also: make bench (issue 3 benchmark), make lint, make typecheck, make policy-test.
+# Also: make bench (issue 3 benchmark), make lint, make typecheck, make policy-test,
+#   make image-test (build and run the container image), make deploy-tools (podman, runc, debootstrap, nginx),
+#   make k8s-render (deploy/k8s/local.yaml from the Helm chart), make scaleout-report.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,7 +12,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup run test bench check lint format-check typecheck import-rules policy-test services clean
+.PHONY: setup run test bench check lint format-check typecheck import-rules policy-test services clean \
+        image-test deploy-tools k8s-render scaleout-report
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +68,25 @@ import-rules: setup
 
 policy-test: setup
 	$(BIN)/skein policy test
+
+# Re-render deploy/k8s/local.yaml from the Helm chart (tests/test_deploy.py fails when it is stale).
+k8s-render: setup
+	$(BIN)/python -m tests.deploy.chart
+
+# The scale-out figures: 3 replicas behind nginx (tests/deploy/test_scaleout.py) with a larger batch,
+# written to bench/results/scaleout-<N>-<role>.json and the table in bench/results/scaleout.md.
+scaleout-report: setup services
+	SCALEOUT_REPORT=bench/results SCALEOUT_CALLS=$${SCALEOUT_CALLS:-600} $(BIN)/pytest tests/deploy/test_scaleout.py -q -p no:randomly -n 0
+	$(BIN)/python -m tests.deploy.scaleout_report
+
+# Debian packages the deploy checks need (podman, runc, debootstrap, nginx), installed when missing.
+deploy-tools:
+	deploy/image/install-tools.sh
+
+# Build the image (deploy/image/build.sh: cached base and wheels; cold ~3 min, warm seconds) and run
+# tests/deploy/test_image.py on it; without podman, the same entry point as a plain process.
+image-test: setup services
+	BIN=$(BIN) deploy/image/test.sh
 
 clean:
 	rm -rf $(VENV) .skein .pytest_cache .mypy_cache .ruff_cache
