@@ -48,7 +48,9 @@ class ServerSettings(_Strict):
     # Its body within this time of the end of its headers (slow or short bodies).
     body_timeout_seconds: float = Field(60.0, gt=0)
     # A connection with no request in progress is closed after this long (keep-alive, new ones).
-    idle_timeout_seconds: float = Field(5.0, gt=0)
+    # Above the idle timeout of the load balancers in front (nginx, ingress-nginx: 60 s), so a
+    # balancer never reuses a connection Skein is closing: that race is a 502 for a caller.
+    idle_timeout_seconds: float = Field(75.0, gt=0)
     # A response the client stops reading is cut after its send buffer stayed full this long.
     write_timeout_seconds: float = Field(60.0, gt=0)
     max_header_bytes: int = Field(64 * 1024, ge=1024)  # request line + all header fields
@@ -75,6 +77,13 @@ class ApiKey(_Strict):
     sub: str
     roles: tuple[str, ...]
     tenant: str = "default"
+
+    @field_validator("sha256", mode="before")
+    @classmethod
+    def _quoted(cls, value: object) -> object:
+        if isinstance(value, int | float):  # an all-digit hash reads as a number in YAML
+            raise ValueError("quote it: an all-digit SHA-256 in YAML reads as a number")
+        return value
 
 
 class AuthSettings(_Strict):
