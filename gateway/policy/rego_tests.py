@@ -26,6 +26,9 @@ from gateway.policy.engine import ENTRYPOINT
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 _TEST_RULE = re.compile(r"^(test_\w+)\b", re.MULTILINE)  # rule heads start a line
 _INPUT_RULE = re.compile(r"^input_(\w+)\s*:?=", re.MULTILINE)
+# Standard-style tests (``with input as``) are for the regorus runner that replaces this one;
+# rego-cpp aborts the process on them, so this runner leaves such files out.
+_STANDARD_STYLE = re.compile(r"^[^#\n]*\bwith\s+input\s+as\b", re.MULTILINE)  # outside comments
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,7 @@ def discover(modules: Mapping[str, str]) -> list[RegoTest]:
     tests: list[RegoTest] = []
     for name, source in sorted(modules.items()):
         package = _PACKAGE.search(source)
-        if not name.endswith("_test.rego") or package is None:
+        if not name.endswith("_test.rego") or package is None or _STANDARD_STYLE.search(source):
             continue
         inputs = set(_INPUT_RULE.findall(source))
         # A test rule may have several bodies (OPA allows it); it is still one test.
@@ -81,6 +84,7 @@ class RegoTestRunner:
     """Compiles once (raises ``PolicyCompileError`` naming file and line), then runs tests."""
 
     def __init__(self, modules: Mapping[str, str], data: Mapping[str, Any]) -> None:
+        modules = {name: source for name, source in modules.items() if not _STANDARD_STYLE.search(source)}
         self.tests = discover(modules)
         entrypoints = [test.entrypoint for test in self.tests]
         entrypoints += [test.input_entrypoint for test in self.tests if test.has_input]
