@@ -1,0 +1,145 @@
+"""Calls that wait for a human: the approval a decision asks for, and its one use.
+
+When a decision says ``approval_required``, the call is not carried out. The gateway files
+an approval in the controller store (``pending``, for the approver role the caller's profile
+names) and refuses the call with reason ``approval_required``, the approval's id and where
+to follow it (``GET /api/v1/approvals/{id}``, where the approver role approves or rejects
+it). The caller then retries the *same* call naming the approval (MCP: ``_meta`` entry
+``skein/approval_id``; model calls: the ``x-skein-approval-id`` header). The retry is carried
+out once: the approval must be the caller's own, for the same subject (``github__merge_pr``)
+and the same arguments (a SHA-256 fingerprint), and it moves ``approved -> used`` by
+compare-and-set, so two retries racing cannot both run.
+
+Every step leaves an audit event: the refused call (reason ``approval_required`` and the
+approval id), every refused retry (``approval_pending``, ``approval_rejected``,
+``approval_used``, ``approval_mismatch``...), and the retry carried out (note
+``approval_redeemed``). Deciding is the controller API's, audited there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from fnmatch import fnmatchcase
+from typing import Any, TypeVar
+
+import orjson
+
+from gateway.db.controller import Approval, ControllerStore, ControllerStoreError
+from gateway.domain import Principal
+from gateway.errors import BadRequest, Forbidden, GatewayError, Reason, Unavailable
+from gateway.trail import new_id
+from signing.schema import RoleProfile
+
+STATUS_PATH = "/api/v1/approvals/{id}"
+HEADER = "x-skein-approval-id"
+T = TypeVar("T")
+_APPROVAL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+#: Why a presented approval cannot be used, by its status.
+_NOT_USABLE = {
+    "pending": ("approval_pending", "approval {id} is still pending; retry once it is approved"),
+    "rejected": ("approval_rejected", "approval {id} was rejected"),
+    "expired": ("approval_expired", "approval {id} expired; the call needs a new one"),
+    "used": ("approval_used", "approval {id} was used already; the call needs a new one"),
+}
+
+
+class ApprovalGate:
+    def __init__(self, store: ControllerStore) -> None:
+        self._store = store
+
+    async def request(
+        self,
+        principal: Principal,
+        approver_role: str,
+        subject: str,
+        fingerprint: str,
+        payload: Mapping[str, Any],
+    ) -> GatewayError:
+        """File a pending approval; the refusal that tells the caller about it."""
+        approval = Approval(
+            id=new_id(),
+            tenant=principal.tenant,
+            requested_by=principal.sub,
+            approver_role=approver_role,
+            subject=subject,
+            payload={**payload, "fingerprint": fingerprint},
+            status="pending",
+            decided_by=None,
+            note=None,
+            created_at=time.time(),
+            decided_at=None,
+        )
+        await self._call(lambda: self._store.add_approval(approval))
+        message = f"{subject} needs an approval by role {approver_role}: approval {approval.id} is pending"
+        return _refusal("approval_required", message, approval.id)
+
+    async def redeem(
+        self, approval_id: str, principal: Principal, subject: str, fingerprint: str
+    ) -> Approval:
+        """The approval's one use, or the refusal that says why it cannot be used."""
+        approval = await self._call(lambda: self._store.get_approval(approval_id))
+        if approval is None or approval.tenant != principal.tenant:
+            raise _refusal("approval_not_found", f"no approval {approval_id}", approval_id)
+        if (
+            approval.requested_by != principal.sub
+            or approval.subject != subject
+            or approval.payload.get("fingerprint") != fingerprint
+        ):
+            raise _refusal(
+                "approval_mismatch",
+                f"approval {approval_id} was given for another caller, call or arguments",
+                approval_id,
+            )
+        if approval.status != "approved":
+            code, text = _NOT_USABLE.get(approval.status, _NOT_USABLE["used"])
+            raise _refusal(code, text.format(id=approval_id), approval_id)
+        used = await self._call(lambda: self._store.redeem_approval(approval_id))
+        if used is None:  # another retry won the compare-and-set
+            code, text = _NOT_USABLE["used"]
+            raise _refusal(code, text.format(id=approval_id), approval_id)
+        return used
+
+    async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        try:
+            await self._store.open()  # idempotent; the store may not have opened at start-up
+            return await operation()
+        except ControllerStoreError as exc:
+            raise Unavailable("the approvals store is unavailable", reason="approvals_unavailable") from exc
+
+
+def approver_for(profiles: Sequence[RoleProfile], subject: str | None = None) -> str:
+    """The approver role named by the caller's profiles (those whose ``approvals.tools`` cover
+    ``subject`` first); a call nobody may approve is refused rather than left waiting."""
+    ranked = sorted(
+        profiles,
+        key=lambda p: (not (subject and any(fnmatchcase(subject, g) for g in p.approvals.tools)), p.role),
+    )
+    for profile in ranked:
+        if profile.approvals.approver_role:
+            return profile.approvals.approver_role
+    message = "this call needs an approval and no approver role is configured for the caller's roles"
+    raise Forbidden(message, reason="approval_unavailable", reasons=[Reason("approval_unavailable", message)])
+
+
+def fingerprint(document: Any) -> str:
+    """What an approval is bound to: the SHA-256 of the call's arguments (an MCP tool call) or
+    body (a model call) as canonical JSON, so a retry must ask for exactly the same thing."""
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def presented(value: Any) -> str | None:
+    """An approval id as a caller presents it (header or ``_meta``): checked, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or _APPROVAL_ID.fullmatch(value) is None:
+        raise BadRequest("an approval id is 1 to 64 letters, digits, '-' or '_'", details={"field": HEADER})
+    return value
+
+
+def _refusal(code: str, message: str, approval_id: str) -> Forbidden:
+    details = {"approval_id": approval_id, "status_url": STATUS_PATH.format(id=approval_id)}
+    return Forbidden(message, reason=code, reasons=[Reason(code, message)], details=details)
