@@ -109,12 +109,18 @@ class McpAnswers:
                     _message_call(envelope, envelope.messages[0], envelope.trail.started)
                 )
             replies: list[dict[str, Any]] = []
+            refused: list[GatewayError] = []  # notifications and responses have no reply to carry it
             for item in envelope.messages:
                 element = _message_call(envelope, item, perf_counter())
                 await messages.run(element)
                 if element.reply is not None:
                     replies.append(element.reply)
+                elif element.trail.error is not None:
+                    refused.append(element.trail.error)
             headers = self.headers(call)
+            if not replies and refused:
+                body = jsonrpc.dumps(jsonrpc.error(None, refused[0]))
+                return Response(body, refused[0].status, headers, media_type=_JSON)
             if not replies:
                 return Response(status_code=202, headers=headers)
             return Response(jsonrpc.dumps(replies), 200, headers, media_type=_JSON)

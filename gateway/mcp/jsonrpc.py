@@ -134,7 +134,9 @@ def _call(item: dict[str, Any], message_id: RequestId | None, has_id: bool) -> M
 
 def _response(item: dict[str, Any], message_id: RequestId | None) -> Message | Invalid:
     if message_id is None or ("result" in item) == ("error" in item):
-        return Invalid(invalid("a message needs a 'method', or an 'id' and one of 'result' / 'error'"))
+        return Invalid(
+            invalid("a message needs a 'method', or an 'id' and one of 'result' / 'error'"), message_id
+        )
     payload = item.get("result", item.get("error"))
     if not isinstance(payload, dict):
         return Invalid(invalid("'result' and 'error' must be objects"), message_id)

@@ -26,6 +26,7 @@ from gateway.errors import BadRequest, Reason
 from gateway.mcp import aggregate
 from gateway.mcp.call import McpCall, mcp_call
 from gateway.mcp.catalog import ToolCatalog
+from gateway.mcp.session import AGGREGATED
 from gateway.mcp.upstream import McpUpstream
 from gateway.stages.base import Stage
 from gateway.stages.decide import refusal
@@ -55,6 +56,15 @@ class DecideMcp(Stage):
         call.trail.decision, call.trail.decision_id = decision, new_id()
         if not decision.allow:
             raise refusal(decision)
+        if (
+            mcp.endpoint == AGGREGATED
+            and mcp.session is not None
+            and target.server not in mcp.session.upstreams
+        ):
+            raise BadRequest(
+                f"MCP server {target.server} is not part of this session: initialize again to reach it",
+                reason="mcp_server_not_in_session",
+            )
         if target.method.action == "tools.call":
             assert target.name is not None
             await self._check_listed(mcp, target.server, target.name)

@@ -2,11 +2,11 @@
 
 Two servers on loopback (ephemeral ports), one uvicorn loop in a background thread:
 
-* ``developer`` (answers with SSE, the SDK's default): tools ``shell``, ``text_editor``,
-  ``analyze`` and ``wipe`` (listed by no role), a prompt ``review`` and a resource
-  ``notes://readme``;
-* ``github`` (answers with JSON): tools ``list_issues``, ``get_issue``, ``create_issue``,
-  ``merge_pr`` and ``delete_repo`` (listed by no role).
+* ``developer`` (answers with JSON): tools ``shell``, ``text_editor``, ``analyze`` and
+  ``wipe`` (listed by no role), a prompt ``review`` and a resource ``notes://readme``;
+* ``github`` (answers with SSE, the SDK's default; it wants Skein's credential): tools
+  ``list_issues`` (reports progress, then repeats its query), ``get_issue``,
+  ``create_issue``, ``merge_pr`` and ``delete_repo`` (listed by no role).
 
 Every tool call is recorded with the arguments the server received, and every request's
 headers, so tests can see exactly what left the gateway.
@@ -63,12 +63,9 @@ def developer_server(received: Received) -> MCPServer:
         return f"wrote {len(text)} characters to {path}"
 
     @server.tool()
-    async def analyze(steps: int, ctx: Context) -> str:
-        """Analyze, reporting progress on the way (SSE events before the answer)."""
-        record("analyze", {"steps": steps})
-        for step in range(steps):
-            await ctx.report_progress(step + 1, steps)
-        return f"analyzed in {steps} steps"
+    def analyze(path: str) -> str:
+        record("analyze", {"path": path})
+        return f"{path} looks fine"
 
     @server.tool()
     def wipe(path: str) -> str:
@@ -95,9 +92,11 @@ def github_server(received: Received) -> MCPServer:
         received.calls.append(("github", tool, arguments))
 
     @server.tool()
-    def list_issues(query: str) -> str:
-        """Search issues; the answer repeats the query."""
+    async def list_issues(query: str, ctx: Context) -> str:
+        """Search issues, reporting progress on the way; the answer repeats the query."""
         record("list_issues", {"query": query})
+        for step in (1, 2):
+            await ctx.report_progress(step, 2, f"searching for {query}")
         return f"no issues match {query}"
 
     @server.tool()
@@ -136,6 +135,22 @@ class _HeaderLog:
         await self._app(scope, receive, send)
 
 
+class _RequireCredential:
+    """The github server accepts only Skein's own credential, as a real one would."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope["headers"])
+            if headers.get(b"authorization") != UPSTREAM_TOKEN.encode():
+                await send({"type": "http.response.start", "status": 401, "headers": []})
+                await send({"type": "http.response.body", "body": b""})
+                return
+        await self._app(scope, receive, send)
+
+
 @dataclass
 class McpServers:
     urls: dict[str, str]
@@ -146,8 +161,8 @@ class McpServers:
 def running_mcp_servers() -> Iterator[McpServers]:
     received = Received()
     apps = {
-        "developer": developer_server(received).streamable_http_app(),
-        "github": github_server(received).streamable_http_app(json_response=True),
+        "developer": developer_server(received).streamable_http_app(json_response=True),
+        "github": _RequireCredential(github_server(received).streamable_http_app()),
     }
     sockets = {name: _bound_socket() for name in apps}
     servers = [
