@@ -26,7 +26,7 @@ from gateway.call import Call
 from gateway.dialects.framing import SSE, EventRelay, SseEvent, sse_event
 from gateway.dialects.openai import CHAT
 from gateway.dialects.restoring import restore_tree
-from gateway.errors import GatewayError, NotFound
+from gateway.errors import ClientDisconnected, GatewayError, NotFound
 from gateway.http.proxy import read_body
 from gateway.http.streaming import TrailStreamingResponse
 from gateway.mcp import aggregate, jsonrpc
@@ -191,34 +191,41 @@ class McpAnswers:
         mapping = mcp.mapping
         aggregated = mcp.endpoint == AGGREGATED
         message_id = mcp.message.id if mcp.message else None
+        answered = [False]  # the response to the caller's request went out: the call is complete
 
         def handle(unit: bytes) -> bytes | None:
-            if not mapping and not aggregated:
-                return unit
             event = SseEvent.parse(unit)
             if not event.data:
-                return unit
+                return unit  # priming events, comments
             try:
                 document = orjson.loads(event.data)
             except orjson.JSONDecodeError:
                 return None  # not a message: nothing a client could use
-            if aggregated and isinstance(document, dict) and "method" in document and "id" in document:
+            if not isinstance(document, dict):
+                return None
+            if "method" not in document and message_id is not None and document.get("id") == message_id:
+                answered[0] = True
+            elif aggregated and "method" in document and "id" in document:
                 return None  # a server's request: /mcp cannot say which client should answer it
             return event.render(jsonrpc.dumps(restore_tree(document, mapping))) if mapping else unit
 
         relay = EventRelay(SSE, handle)
 
         async def body() -> AsyncIterator[bytes]:
+            # The stream ends with the answer (servers SHOULD close it then): a client that
+            # leaves once it has its answer has not cut the call short.
             async for chunk in chunks:
                 out = relay.feed(chunk)
                 if out:
                     yield out
+                if answered[0]:
+                    return
             tail = relay.flush()
             if tail:
                 yield tail
 
         async def on_close(error: GatewayError | None) -> None:
-            if error is not None:
+            if error is not None and not (answered[0] and isinstance(error, ClientDisconnected)):
                 mcp.fail(error)
             exchange.release()
             await finish(mcp)
