@@ -75,3 +75,17 @@ async def test_tool_calls_are_counted_by_server_tool_and_outcome(
     assert 'skein_tool_calls_total{decision="deny",server="developer",tool="shell"}' in metrics
     assert 'skein_mcp_messages_total{decision="allow",method="tools/list",server="developer"}' in metrics
     assert 'skein_tools_hidden_total{server="developer"}' in metrics  # wipe is hidden
+
+
+def test_the_overview_dashboard_shows_tool_calls_and_denials() -> None:
+    import json
+    from pathlib import Path
+
+    from tests.test_grafana import metric_names, panels
+
+    dashboard = json.loads((Path(__file__).parents[2] / "grafana/dashboards/skein-overview.json").read_text())
+    exprs = {p["title"]: [t["expr"] for t in p.get("targets", [])] for p in panels(dashboard["panels"])}
+    calls = exprs["Tool calls by server and tool"]
+    denied = exprs["Tool calls denied or waiting for approval"]
+    assert metric_names(calls[0]) == metric_names(denied[0]) == {"skein_tool_calls_total"}
+    assert 'decision=~"deny|approval"' in denied[0]
