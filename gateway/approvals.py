@@ -131,12 +131,14 @@ def fingerprint(document: Any) -> str:
     return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def presented(value: Any) -> str | None:
-    """An approval id as a caller presents it (header or ``_meta``): checked, or None."""
+def presented(value: Any, field: str = HEADER) -> str | None:
+    """An approval id as a caller presents it (``field``: the header or ``_meta`` entry), checked."""
     if value is None:
         return None
     if not isinstance(value, str) or _APPROVAL_ID.fullmatch(value) is None:
-        raise BadRequest("an approval id is 1 to 64 letters, digits, '-' or '_'", details={"field": HEADER})
+        raise BadRequest(
+            f"'{field}' is an approval id: 1 to 64 letters, digits, '-' or '_'", details={"field": field}
+        )
     return value
 
 

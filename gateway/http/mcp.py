@@ -225,7 +225,9 @@ class McpAnswers:
                 yield tail
 
         async def on_close(error: GatewayError | None) -> None:
-            if error is not None and not (answered[0] and isinstance(error, ClientDisconnected)):
+            # A GET stream ends when its client leaves; a POST's when its answer went out.
+            normal_end = answered[0] or mcp.message is None
+            if error is not None and not (normal_end and isinstance(error, ClientDisconnected)):
                 mcp.fail(error)
             exchange.release()
             await finish(mcp)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import orjson
@@ -56,10 +57,13 @@ class McpSession:
 class SessionSealer:
     """Seals and opens session ids with one key (from settings, or random per process)."""
 
-    def __init__(self, secret: str | None, ttl_seconds: float) -> None:
+    def __init__(self, secret: str | None, ttl_seconds: float, cache_size: int = 1024) -> None:
         key = hashlib.sha256(secret.encode()).digest() if secret else os.urandom(32)
         self._aead = AESGCM(key)
         self._ttl = ttl_seconds
+        # Opened ids, so a session's every request does not decrypt it again (bounded).
+        self._opened: OrderedDict[str, McpSession] = OrderedDict()
+        self._cache_size = cache_size
 
     def seal(self, session: McpSession) -> str:
         document = {
@@ -75,6 +79,17 @@ class SessionSealer:
 
     def open(self, token: str, now: float) -> McpSession | None:
         """The session, or None when the id is not one of ours, was altered, or expired."""
+        session = self._opened.get(token)
+        if session is None:
+            session = self._unseal(token)
+            if session is None:
+                return None
+            self._opened[token] = session
+            if len(self._opened) > self._cache_size:
+                self._opened.popitem(last=False)
+        return session if now - session.issued_at <= self._ttl else None
+
+    def _unseal(self, token: str) -> McpSession | None:
         if not token.startswith(_PREFIX) or len(token) > _MAX_TOKEN_CHARS:
             return None
         payload = token[len(_PREFIX) :]
@@ -89,7 +104,5 @@ class SessionSealer:
                 issued_at=float(document["iat"]),
             )
         except (ValueError, InvalidTag, KeyError, TypeError):
-            return None
-        if now - session.issued_at > self._ttl:
             return None
         return session

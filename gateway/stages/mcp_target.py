@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from gateway import approvals
 from gateway.call import Call
@@ -146,10 +147,10 @@ def _named(message: Message, method: Method) -> str | None:
 
 
 def _outgoing(mcp: McpCall, message: Message) -> dict[str, Any]:
-    outgoing = copy.deepcopy(message.body)
+    outgoing: dict[str, Any] = orjson.loads(orjson.dumps(message.body))  # a deep copy, fast
     meta = outgoing.get("params", {}).get("_meta")
     if isinstance(meta, dict) and APPROVAL_META in meta:
-        mcp.presented_approval = approvals.presented(meta.pop(APPROVAL_META))
+        mcp.presented_approval = approvals.presented(meta.pop(APPROVAL_META), f"params._meta.{APPROVAL_META}")
         if not meta:
             del outgoing["params"]["_meta"]
     return outgoing
