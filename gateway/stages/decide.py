@@ -75,7 +75,7 @@ class Decide(Stage):
             )
         bundle, principal, trail = call.bundle, call.principal, call.trail
         assert bundle is not None
-        subject = f"{call.view.action}:{decision.model or call.view.model}"
+        subject = f"{call.view.action}:{call.view.model}"  # as asked: a downshift must not void it
         bound_to = fingerprint(call.body)
         approval_id = presented(call.headers.get(APPROVAL_HEADER))
         if approval_id is not None:

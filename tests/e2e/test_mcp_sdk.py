@@ -78,7 +78,7 @@ def reason(error: MCPError) -> str:
 async def test_a_session_on_one_server(skein_with_mcp: Skein) -> None:
     async with connect(skein_with_mcp, "e-dev", ["developer"], "/mcp/developer", "legacy") as client:
         assert [t.name for t in (await client.list_tools()).tools] == ["shell", "text_editor", "analyze"]
-        assert (await client.call_tool("shell", {"command": "ls -la"})).content[0].text == "ran: ls -la"  # type: ignore[union-attr]
+        assert (await client.call_tool("shell", {"command": "ls -la"})).content[0].text == "ran: ls -la"
         with pytest.raises(MCPError) as denied:
             await client.call_tool("shell", {"command": "rm -rf /"})
         assert reason(denied.value) == "tool_arguments_denied"
@@ -87,7 +87,7 @@ async def test_a_session_on_one_server(skein_with_mcp: Skein) -> None:
         assert reason(hidden.value) == "tool_not_allowed"
         assert [p.name for p in (await client.list_prompts()).prompts] == ["review"]
         read = await client.read_resource("notes://readme")
-        assert read.contents[0].text == "the team readme"  # type: ignore[union-attr]
+        assert read.contents[0].text == "the team readme"
     # Leaving the client ended the session (DELETE): the audit log says so (see the last test).
 
 
@@ -97,7 +97,7 @@ async def test_the_aggregated_endpoint_with_the_sdks_default_mode(skein_with_mcp
         assert names[:3] == ["developer__shell", "developer__text_editor", "developer__analyze"]
         assert "github__merge_pr" in names and "github__delete_repo" not in names
         shell = await client.call_tool("developer__shell", {"command": "pwd"})
-        assert shell.content[0].text == "ran: pwd"  # type: ignore[union-attr]
+        assert shell.content[0].text == "ran: pwd"
         for spelling in ("shell", "Developer__shell", "github__delete_repo"):
             with pytest.raises(MCPError):
                 await client.call_tool(spelling, {"command": "ls", "name": "x"})
@@ -115,7 +115,7 @@ async def test_pii_is_masked_at_the_server_and_restored_in_the_stream(skein_with
         result = await client.call_tool(
             "list_issues", {"query": "refund for alice@acme.com"}, progress_callback=on_progress
         )
-    assert result.content[0].text == "no issues match refund for alice@acme.com"  # type: ignore[union-attr]
+    assert result.content[0].text == "no issues match refund for alice@acme.com"
     assert progress and all(m is not None and "alice@acme.com" in m for m in progress)
     tool, arguments = skein_with_mcp.servers.received.last_call("github")
     assert tool == "list_issues" and "alice@acme.com" not in arguments["query"]
@@ -140,10 +140,10 @@ async def test_an_approved_call_runs_once(skein_with_mcp: Skein) -> None:
             await store.close()
 
         meta = {"skein/approval_id": approval_id}
-        merged = await client.call_tool("github__merge_pr", {"number": 9}, meta=meta)  # type: ignore[arg-type]
-        assert merged.content[0].text == "merged pull request 9"  # type: ignore[union-attr]
+        merged = await client.call_tool("github__merge_pr", {"number": 9}, meta=meta)
+        assert merged.content[0].text == "merged pull request 9"
         with pytest.raises(MCPError) as again:
-            await client.call_tool("github__merge_pr", {"number": 9}, meta=meta)  # type: ignore[arg-type]
+            await client.call_tool("github__merge_pr", {"number": 9}, meta=meta)
         assert reason(again.value) == "approval_used"
     assert received.calls_of("github", "merge_pr") == 1
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.db.controller import ApprovalStatus
 from gateway.services import Gateway
 from gateway.settings import Settings
 from guard import Guard
@@ -31,10 +32,12 @@ def gateway_of(client: httpx.AsyncClient) -> Gateway:
     return gateway
 
 
-async def decide(client: httpx.AsyncClient, approval_id: str, status: str, by: str = "mona") -> None:
+async def decide(
+    client: httpx.AsyncClient, approval_id: str, status: ApprovalStatus, by: str = "mona"
+) -> None:
     decided = await gateway_of(client).controller.decide_approval(
         approval_id, status, by, "checked", time.time()
-    )  # type: ignore[arg-type]
+    )
     assert decided is not None and decided.status == status
 
 

@@ -124,3 +124,16 @@ def test_a_decision_within_the_profiles_stands() -> None:
     listed = Decision(True, guard=GuardSpec("mask", ("EMAIL_ADDRESS",)))
     assert mcp_decision_problem(listed, "tools.list", {"server": "github", "tool": "merge_pr"}, [DEV]) is None
     assert mcp_decision_problem(listed, "mcp.connect", {"server": "github"}, [DEV]) is None
+
+
+def test_the_approver_is_named_by_the_profiles_that_ask_for_the_approval() -> None:
+    from gateway.approvals import approver_for
+    from gateway.errors import Forbidden
+
+    asks = profile(role="dev", approvals={"tools": ["github__merge_pr"], "approver_role": "manager"})
+    other = profile(role="aaa", approvals={"tools": [], "approver_role": "finance"})
+    assert approver_for([other, asks], "github__merge_pr") == "manager"  # the role that asks comes first
+    assert approver_for([other, asks]) == "finance"  # no subject: by role name
+    with pytest.raises(Forbidden) as refused:
+        approver_for([profile(role="x")], "github__merge_pr")
+    assert refused.value.reason == "approval_unavailable"
