@@ -252,6 +252,15 @@ class McpServerSettings(_Strict):
     # What goose installs for this extension when it runs locally instead of behind Skein
     # (``uvx mcp-github``): listed in GET /goose/allowlist.yaml for the roles that may use it.
     goose_command: str | None = None
+    # Send the caller's own credentials instead of Skein's: only for a server inside Skein's
+    # trust boundary that acts for the caller (the controller's agent mesh).
+    forward_credentials: bool = False
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> McpServerSettings:
+        if self.forward_credentials and self.auth_env:
+            raise ValueError("auth_env and forward_credentials exclude each other")
+        return self
 
 
 class McpSettings(_Strict):

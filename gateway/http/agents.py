@@ -15,7 +15,7 @@ servers listed are those ``mcp.connect`` allows, the models those ``models.list`
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,14 +27,12 @@ from starlette.responses import Response
 from gateway.call import Call
 from gateway.dialects.openai import CHAT
 from gateway.domain import CallView
-from gateway.pipeline import Finish
+from gateway.pipeline import Finish, Respond
 from gateway.services import Gateway
 from gateway.settings import McpServerSettings
 from gateway.stages.mcp_decide import decide
 from gateway.trail import Trail
 from signing.schema import RoleProfile
-
-Respond = Callable[[Call, Finish], Awaitable[Response]]
 
 
 @dataclass(slots=True)

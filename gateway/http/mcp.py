@@ -38,7 +38,6 @@ from gateway.pipeline import Finish, Pipeline
 from gateway.services import Gateway
 from gateway.trail import Trail
 
-Handler = Callable[[Request], Awaitable[Response]]
 _JSON = "application/json"
 #: Failures of a single message that are about the HTTP request, not the message: their status.
 _TRANSPORT_REASONS = frozenset(

@@ -4,8 +4,9 @@ Every POST carries exactly one JSON-RPC message (batches are split by the gatewa
 element decided on its own), the upstream session's id and protocol version, the routing
 headers of the 2026-07-28 transport (``Mcp-Method``, ``Mcp-Name``) computed from the body
 actually sent, and Skein's own credential for the server. Nothing of the caller's request
-headers goes upstream except trace context: not its token, not its ``Mcp-Param-*`` headers
-(they would carry argument values past the guard).
+headers goes upstream except trace context: not its token (unless the server acts for the
+caller inside Skein's trust boundary: ``forward_credentials``), not its ``Mcp-Param-*``
+headers (they would carry argument values past the guard).
 
 An answer is JSON or an SSE stream. :meth:`McpUpstream.post` returns it as it comes (the
 stream unread, for relaying); :func:`read_response` reads it to the one response message.
@@ -31,7 +32,8 @@ from gateway.settings import McpServerSettings
 
 SESSION_HEADER = "mcp-session-id"
 VERSION_HEADER = "mcp-protocol-version"
-PASSED_HEADERS = ("traceparent", "tracestate")
+PASSED_HEADERS = ("traceparent", "tracestate", "last-event-id")
+CALLER_CREDENTIALS = ("authorization", "x-api-key")  # only to servers that act for the caller
 _NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 _MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
@@ -60,6 +62,7 @@ class McpUpstream:
         self._pool = pool
         secret = os.environ.get(settings.auth_env) if settings.auth_env else None
         self._auth = {settings.auth_header.lower(): secret} if secret else {}
+        self._forwarded = CALLER_CREDENTIALS if settings.forward_credentials else ()
         self._timeout = aiohttp.ClientTimeout(
             connect=settings.connect_timeout_seconds, sock_read=settings.read_timeout_seconds
         )
@@ -91,7 +94,9 @@ class McpUpstream:
 
     def _headers(self, session: UpstreamSession | None, passed: Mapping[str, str]) -> dict[str, str]:
         headers = {"accept": "application/json, text/event-stream", "accept-encoding": "identity"}
-        headers.update({k: v for k in PASSED_HEADERS if (v := passed.get(k)) is not None})
+        for name in (*PASSED_HEADERS, *self._forwarded):
+            if (value := passed.get(name)) is not None:
+                headers[name] = value
         if session is not None and session.session_id:
             headers[SESSION_HEADER] = session.session_id
         if session is not None and session.protocol_version:

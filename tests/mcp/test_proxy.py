@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
+from pathlib import Path
 
+import httpx
+import pytest
+
+from gateway.settings import McpServerSettings
+from guard import Guard
 from tests.mcp.conftest import ACCEPT, Agent, answer_of, audit_events, reason_of, sse_messages
+from tests.support.gateway import make_settings, running_gateway
 from tests.support.issuer import TokenIssuer
 from tests.support.mcp_servers import UPSTREAM_TOKEN, McpServers
 
@@ -101,13 +107,18 @@ async def test_pii_is_masked_upstream_and_restored_inside_the_sse_stream(
 async def test_the_upstream_gets_skeins_credential_never_the_callers(
     mcp_gateway: httpx.AsyncClient, token_issuer: TokenIssuer, mcp_servers: McpServers
 ) -> None:
+    start = len(mcp_servers.received.headers)
     finance = agent(mcp_gateway, token_issuer, "p-fin4", ["finance"], "github")
     await finance.initialize()
     await finance.tool("get_issue", {"number": 7})
-    sent = [headers for server, headers in mcp_servers.received.headers if server == "github"]
-    assert sent and all(h.get("authorization") == UPSTREAM_TOKEN for h in sent)
-    developer_sent = [headers for server, headers in mcp_servers.received.headers if server == "developer"]
-    assert all("authorization" not in h for h in developer_sent)
+    developer = agent(mcp_gateway, token_issuer, "p-dev8", ["developer"], "developer")
+    await developer.initialize()
+    await developer.tool("shell", {"command": "ls"})
+    seen = mcp_servers.received.headers[start:]
+    github = [headers for server, headers in seen if server == "github"]
+    assert github and all(h.get("authorization") == UPSTREAM_TOKEN for h in github)
+    dev = [headers for server, headers in seen if server == "developer"]
+    assert dev and all("authorization" not in h for h in dev)  # no credential configured: none sent
 
 
 async def test_a_batch_is_decided_element_by_element(
@@ -203,3 +214,25 @@ async def test_every_message_is_audited_with_server_and_tool(
     assert calls and calls[0]["resource"] == {"server": "developer", "method": "tools/call", "tool": "shell"}
     assert calls[0]["allow"] is True and calls[0]["route"] == "/mcp/{server}"
     assert "secrets.txt" not in str(events)  # arguments are never audited
+
+
+async def test_a_server_acting_for_the_caller_gets_the_callers_credentials(
+    tmp_path: Path, token_issuer: TokenIssuer, mcp_servers: McpServers, guard: Guard
+) -> None:
+    """Like the controller's agent mesh: configured with forward_credentials, and only then."""
+    upstreams = {"memory": {"url": mcp_servers.urls["developer"], "forward_credentials": True}}
+    settings = make_settings(
+        tmp_path / "state",
+        auth={"issuer": token_issuer.issuer, "audience": token_issuer.audience},
+        mcp={"servers": upstreams},
+    )
+    token = token_issuer.mint(sub="p-mesh", roles=["developer"])
+    start = len(mcp_servers.received.headers)
+    async with running_gateway(settings, guard=guard) as client:
+        memory = Agent(client, token, "/mcp/memory")
+        await memory.initialize()
+        assert (await memory.tool("shell", {"command": "pwd"}))["result"]["content"][0]["text"] == "ran: pwd"
+    sent = [h for server, h in mcp_servers.received.headers[start:] if server == "developer"]
+    assert sent and {h.get("authorization") for h in sent} == {f"Bearer {token}"}
+    with pytest.raises(ValueError, match="exclude each other"):
+        McpServerSettings.model_validate({"url": "http://x", "auth_env": "X", "forward_credentials": True})
