@@ -172,9 +172,7 @@ class SqliteControllerStore:
         return await self._one(Approval, sql, status, decided_by, note, now, approval_id)
 
     async def redeem_approval(self, approval_id: str) -> Approval | None:
-        sql = (
-            "UPDATE controller_approvals SET status = 'used' WHERE id = ? AND status = 'approved' RETURNING *"
-        )
+        sql = "UPDATE controller_approvals SET status = 'used' WHERE id = ? AND status = 'approved' RETURNING *"
         return await self._one(Approval, sql, approval_id)
 
     # -- sessions -----------------------------------------------------------------------------
