@@ -30,6 +30,9 @@ from gateway.audit.writer import AuditWriter
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.devkey import DevKey
 from gateway.bundle.setup import open_bundles
+from gateway.controller.mesh import MOUNT_PATH
+from gateway.controller.service import Service
+from gateway.controller.setup import MeshRoute, open_controller
 from gateway.db.controller import ControllerStoreError
 from gateway.db.stores import controller_store_from_settings
 from gateway.dialects.registry import MODEL_ROUTES
@@ -37,9 +40,11 @@ from gateway.errors import BadRequest, GatewayError, MethodNotAllowed, NotFound
 from gateway.guarding import build_guard
 from gateway.http import agents, audit_api, mcp, models, ops, proxy
 from gateway.http.answers import ModelAnswers
+from gateway.http.controller import controller_routes
 from gateway.http.errors import error_response
 from gateway.http.fastpath import FastPaths
 from gateway.http.mcp import McpAnswers
+from gateway.http.server import Refusals
 from gateway.mcp.call import mcp_call
 from gateway.mcp.catalog import ResourceIndex, ToolCatalog
 from gateway.mcp.guarding import message_slots
@@ -82,17 +87,33 @@ except PackageNotFoundError:  # a source tree that was not installed
     _VERSION = "0"
 
 
-def create_app(settings: Settings, *, guard: Guard | None = None) -> FastPaths:
-    """``guard``: an already started guard to share (tests); by default the app builds its own."""
+def create_app(
+    settings: Settings, *, guard: Guard | None = None, refusals: Refusals | None = None
+) -> FastPaths:
+    """``guard``: an already started guard to share (tests); by default the app builds its own.
+    ``refusals``: the server's count of refused connections, exposed with the app's metrics."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Gateway]]:
         async with AsyncExitStack() as stack:
             gateway = await build_gateway(settings, stack, guard=guard)
-            log.info(
-                "gateway ready",
-                extra={"bundle": gateway.bundles.status().get("revision"), "dev_mode": settings.dev.enabled},
-            )
+            if refusals is not None:
+                gateway.metrics.registry.register(refusals)
+            # Say what really serves: a ready gateway without a bundle refuses every call.
+            bundle = gateway.bundles.status()
+            context = {
+                "revision": bundle["revision"],
+                "source": bundle["source"],
+                "verified": bundle["verified"],
+                "dev_mode": settings.dev.enabled,
+            }
+            if bundle["revision"] is not None:
+                log.info(
+                    "gateway ready: bundle %s from %s", context["revision"], context["source"], extra=context
+                )
+            else:
+                why = bundle["last_error"] or "not loaded yet"
+                log.warning("gateway ready, no bundle yet: %s (calls get 503 no_bundle)", why, extra=context)
             yield {"gateway": gateway}
             log.info("gateway stopping: draining audit")
 
@@ -114,6 +135,8 @@ def create_app(settings: Settings, *, guard: Guard | None = None) -> FastPaths:
         Route("/metrics", ops.metrics, methods=["GET"]),
         Route("/.well-known/jwks.json", ops.jwks, methods=["GET"]),
         Route("/.well-known/openid-configuration", ops.openid_configuration, methods=["GET"]),
+        *controller_routes(),  # /api/v1/... and /openapi.json
+        Route(MOUNT_PATH, MeshRoute()),  # the agent mesh (MCP: POST, GET, DELETE)
     ]
     app = Starlette(
         routes=routes,
@@ -179,7 +202,7 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
     unauthenticated = UnauthenticatedBudget()  # one budget for every route's failed logins
     recorder = Recorder(audit, metrics, instance_id, unauthenticated)
     answers = ModelAnswers(overhead_header=settings.server.overhead_header)
-    approvals = ApprovalGate(controller)
+    approvals = ApprovalGate(Service(controller, settings.controller))  # the controller's rules
     authenticate, profile, decide = Authenticate(authenticator), Profile(bundles), Decide(usage, approvals)
     model_call = Pipeline(
         [
@@ -210,6 +233,15 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         recorder,
     )
     mcp_recorder = McpRecorder(audit, metrics, instance_id, unauthenticated)
+    controller_api, mesh = await open_controller(
+        settings,
+        controller,
+        stack,
+        authenticate=authenticate,
+        profile=profile,
+        idempotency=state.idempotency if state else None,
+        recorder=recorder,
+    )
     return Gateway(
         mcp=_mcp_pipelines(settings, metrics, pool, guard, approvals, authenticate, profile, mcp_recorder),
         profile_view=Pipeline(
@@ -232,12 +264,13 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         upstreams=upstreams,
         usage=usage,
         instance_id=instance_id,
-        answers=answers,
         model_call=model_call,
         model_list=model_list,
         audit_query=audit_query,
         controller=controller,
         state=state,
+        controller_api=controller_api,
+        mesh=mesh,
     )
 
 

@@ -1,10 +1,11 @@
 """Calls that wait for a human: the approval a decision asks for, and its one use.
 
 When a decision says ``approval_required``, the call is not carried out. The gateway files
-an approval in the controller store (``pending``, for the approver role the caller's profile
-names) and refuses the call with reason ``approval_required``, the approval's id and where
-to follow it (``GET /api/v1/approvals/{id}``, where the approver role approves or rejects
-it). The caller then retries the *same* call naming the approval (MCP: ``_meta`` entry
+an approval in the controller store (``pending``, for whoever approves the caller's requests:
+its manager in the org chart, else the approver role its profile names; it expires after
+``controller.approval_ttl_seconds``) and refuses the call with reason ``approval_required``,
+the approval's id and where to follow it (``GET /api/v1/approvals/{id}``, where the approver
+approves or rejects it). The caller then retries the *same* call naming the approval (MCP: ``_meta`` entry
 ``skein/approval_id``; model calls: the ``x-skein-approval-id`` header). The retry is carried
 out once: the approval must be the caller's own, for the same subject (``github__merge_pr``)
 and the same arguments (a SHA-256 fingerprint), and it moves ``approved -> used`` by
@@ -20,22 +21,22 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 
-from gateway.db.controller import Approval, ControllerStore, ControllerStoreError
+from gateway.controller.service import Service
+from gateway.controller.views import effective_status
+from gateway.db.controller import Approval
 from gateway.domain import Principal
-from gateway.errors import BadRequest, Forbidden, GatewayError, Reason, Unavailable
+from gateway.errors import BadRequest, Forbidden, GatewayError, Reason
 from gateway.trail import new_id
 from signing.schema import RoleProfile
 
 STATUS_PATH = "/api/v1/approvals/{id}"
 HEADER = "x-skein-approval-id"
-T = TypeVar("T")
 _APPROVAL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 #: Why a presented approval cannot be used, by its status.
@@ -48,40 +49,57 @@ _NOT_USABLE = {
 
 
 class ApprovalGate:
-    def __init__(self, store: ControllerStore) -> None:
-        self._store = store
+    """Files and redeems approvals on the controller's store, through its ``Service`` (which
+    opens the store on first use, answers 503 while it cannot, and says who approves)."""
+
+    def __init__(self, service: Service) -> None:
+        self._service = service
 
     async def request(
         self,
         principal: Principal,
-        approver_role: str,
+        profiles: Sequence[RoleProfile],
         subject: str,
         fingerprint: str,
         payload: Mapping[str, Any],
     ) -> GatewayError:
-        """File a pending approval; the refusal that tells the caller about it."""
+        """File a pending approval; the refusal that tells the caller about it. Who approves is
+        resolved as for every approval (``Service.approver_for``): the caller's manager in the
+        org chart, else the approver role of its profiles (those that ask for this one first)."""
+        service = self._service
+        caller = await service.person_of(principal)
+        approver = await service.approver_for(caller, asking_first(profiles, subject))
+        if approver is None:
+            message = f"{subject} needs an approval and nobody can give it (no manager, no approver role)"
+            raise Forbidden(
+                message, reason="approval_unavailable", reasons=[Reason("approval_unavailable", message)]
+            )
+        now = service.now()
         approval = Approval(
             id=new_id(),
             tenant=principal.tenant,
             requested_by=principal.sub,
-            approver_role=approver_role,
+            approver_role=approver.role,
             subject=subject,
             payload={**payload, "fingerprint": fingerprint},
             status="pending",
             decided_by=None,
             note=None,
-            created_at=time.time(),
+            created_at=now,
             decided_at=None,
+            approver_user=approver.user_id,
+            expires_at=now + service.settings.approval_ttl_seconds,
         )
-        await self._call(lambda: self._store.add_approval(approval))
-        message = f"{subject} needs an approval by role {approver_role}: approval {approval.id} is pending"
+        await service.use(lambda store: store.add_approval(approval))
+        by = f"user {approver.user_id}" if approver.user_id else f"role {approver.role}"
+        message = f"{subject} needs an approval by {by}: approval {approval.id} is pending"
         return _refusal("approval_required", message, approval.id)
 
     async def redeem(
         self, approval_id: str, principal: Principal, subject: str, fingerprint: str
     ) -> Approval:
         """The approval's one use, or the refusal that says why it cannot be used."""
-        approval = await self._call(lambda: self._store.get_approval(approval_id))
+        approval = await self._service.use(lambda store: store.get_approval(approval_id))
         if approval is None or approval.tenant != principal.tenant:
             raise _refusal("approval_not_found", f"no approval {approval_id}", approval_id)
         if (
@@ -94,35 +112,25 @@ class ApprovalGate:
                 f"approval {approval_id} was given for another caller, call or arguments",
                 approval_id,
             )
-        if approval.status != "approved":
-            code, text = _NOT_USABLE.get(approval.status, _NOT_USABLE["used"])
+        status = effective_status(approval, self._service.now())
+        if status != "approved":
+            code, text = _NOT_USABLE.get(status, _NOT_USABLE["used"])
             raise _refusal(code, text.format(id=approval_id), approval_id)
-        used = await self._call(lambda: self._store.redeem_approval(approval_id))
+        used = await self._service.use(lambda store: store.redeem_approval(approval_id))
         if used is None:  # another retry won the compare-and-set
             code, text = _NOT_USABLE["used"]
             raise _refusal(code, text.format(id=approval_id), approval_id)
         return used
 
-    async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
-        try:
-            await self._store.open()  # idempotent; the store may not have opened at start-up
-            return await operation()
-        except ControllerStoreError as exc:
-            raise Unavailable("the approvals store is unavailable", reason="approvals_unavailable") from exc
 
+def asking_first(profiles: Sequence[RoleProfile], subject: str | None) -> list[RoleProfile]:
+    """The caller's profiles, those whose ``approvals.tools`` cover ``subject`` first (then by
+    role name): their approver role is the one asked."""
 
-def approver_for(profiles: Sequence[RoleProfile], subject: str | None = None) -> str:
-    """The approver role named by the caller's profiles (those whose ``approvals.tools`` cover
-    ``subject`` first); a call nobody may approve is refused rather than left waiting."""
-    ranked = sorted(
-        profiles,
-        key=lambda p: (not (subject and any(fnmatchcase(subject, g) for g in p.approvals.tools)), p.role),
-    )
-    for profile in ranked:
-        if profile.approvals.approver_role:
-            return profile.approvals.approver_role
-    message = "this call needs an approval and no approver role is configured for the caller's roles"
-    raise Forbidden(message, reason="approval_unavailable", reasons=[Reason("approval_unavailable", message)])
+    def asks(profile: RoleProfile) -> bool:
+        return subject is not None and any(fnmatchcase(subject, glob) for glob in profile.approvals.tools)
+
+    return sorted(profiles, key=lambda p: (not asks(p), p.role))
 
 
 def fingerprint(document: Any) -> str:

@@ -11,9 +11,11 @@ Every failure a caller can see is a ``GatewayError`` with three stable parts:
 Hierarchy::
 
     GatewayError
-    ├── BadRequest            400  malformed_json, missing_model, invalid_request, ...
+    ├── BadRequest            400  malformed_json, missing_model, invalid_request, malformed_http, ...
     │   ├── UnsupportedMedia  415  unsupported_content_type
-    │   └── PayloadTooLarge   413  body_too_large
+    │   ├── PayloadTooLarge   413  body_too_large
+    │   ├── RequestTimeout    408  header_timeout, body_timeout (the client was too slow)
+    │   └── HeadersTooLarge   431  headers_too_large, too_many_headers
     ├── Unauthenticated       401  missing_credentials, invalid_token, token_expired, ...
     ├── Forbidden             403  policy_denied (with the policy's reasons), ...
     ├── NotFound              404  not_found
@@ -21,9 +23,16 @@ Hierarchy::
     ├── IdempotencyKeyReused  422  idempotency_key_reused
     │   (MethodNotAllowed     405  method_not_allowed, under BadRequest)
     ├── RateLimited           429  rate_limited, budget_exceeded (with Retry-After)
-    ├── UpstreamError         502  upstream_unreachable, upstream_reset, upstream_protocol
+    ├── UpstreamError         502  upstream_unreachable, upstream_reset, upstream_protocol,
+    │   │                          upstream_response_too_large, upstream_event_too_large
     │   └── UpstreamTimeout   504  upstream_timeout
-    └── Unavailable           503  no_bundle, policy_engine_error, guard_unavailable, ...
+    └── Unavailable           503  no_bundle, policy_engine_error, guard_unavailable,
+                                   too_many_connections (with Retry-After), ...
+
+The connection-level codes (``malformed_http``, ``header_timeout``, ``body_timeout``,
+``headers_too_large``, ``too_many_headers``, ``too_many_connections``) are answered by the
+HTTP server itself (``gateway.http.server``) before any route runs, so they reach neither
+audit nor the per-route metrics.
 
 ``gateway.http.errors`` is the one place that renders these in the caller's dialect.
 Lower layers translate their own exceptions at the boundary (``raise Unavailable(...) from exc``)
@@ -101,6 +110,20 @@ class UnsupportedMedia(BadRequest):
 class PayloadTooLarge(BadRequest):
     status = 413
     default_reason = "body_too_large"
+
+
+class RequestTimeout(BadRequest):
+    """The client did not send its request (headers or body) in time."""
+
+    status = 408
+    default_reason = "request_timeout"
+
+
+class HeadersTooLarge(BadRequest):
+    """The request line and headers are too large, or there are too many header fields."""
+
+    status = 431
+    default_reason = "headers_too_large"
 
 
 class Unauthenticated(GatewayError):

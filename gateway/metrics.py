@@ -28,6 +28,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from gateway.metrics_loop import LoopHistogram
+
 OTHER = "other"
 NONE = "none"
 
@@ -40,6 +42,9 @@ AuditResult = Literal["written", "failed", "dropped"]
 BundleLoadResult = Literal["ok", "rejected", "error"]
 _AUDIT_RESULTS: tuple[AuditResult, ...] = ("written", "failed", "dropped")
 _BUNDLE_RESULTS: tuple[BundleLoadResult, ...] = ("ok", "rejected", "error")
+# How a decision failed inside the embedded engine (gateway.policy.interpreter.FaultKind).
+PolicyFaultKind = Literal["error", "panic", "result"]
+_POLICY_FAULTS: tuple[PolicyFaultKind, ...] = ("error", "panic", "result")
 
 # Suffixes the exposition format adds to a family's name, by type.
 _SAMPLE_SUFFIXES = {
@@ -119,7 +124,7 @@ class Metrics:
         self._define_usage_metrics()
         self._define_operations_metrics()
         self._define_mcp_metrics()
-        self._request_cache: dict[tuple[str | None, ...], tuple[Counter, Histogram, Histogram]] = {}
+        self._request_cache: dict[tuple[str | None, ...], Counter] = {}
 
     def _define_request_metrics(self) -> None:
         route = {"route": self._route}
@@ -134,14 +139,14 @@ class Metrics:
                 "role": self._roles,
             },
         )
-        self._duration = self._histogram(
+        self._duration = self._loop_histogram(
             "request_duration_seconds", "Whole request, as the client sees it.", route, SLOW_BUCKETS
         )
-        self._overhead = self._histogram(
+        self._overhead = self._loop_histogram(
             "overhead_seconds", "Time the gateway adds: duration minus upstream time.", route, FAST_BUCKETS
         )
         stage, provider = {"stage": LabelBound(self._cap)}, LabelBound(self._cap)
-        self._stage = self._histogram(
+        self._stage = self._loop_histogram(
             "stage_duration_seconds", "Time per pipeline stage.", stage, FAST_BUCKETS
         )
         self._upstream = self._histogram(
@@ -165,6 +170,11 @@ class Metrics:
         self._bundle_loads = self._counter(
             "bundle_load", "Bundle loads by result.", {"result": LabelBound(3, known=_BUNDLE_RESULTS)}
         )
+        self._policy_faults = self._counter(
+            "policy_engine_faults",
+            "Decisions that failed inside the embedded policy engine (each a 503), by kind.",
+            {"kind": LabelBound(3, known=_POLICY_FAULTS)},
+        )
         registry = self.registry
         self._bundle_load_time = Histogram(
             "skein_bundle_load_duration_seconds",
@@ -182,6 +192,8 @@ class Metrics:
             self._audit.child(result)
         for loaded in _BUNDLE_RESULTS:
             self._bundle_loads.child(loaded)
+        for kind in _POLICY_FAULTS:
+            self._policy_faults.child(kind)
 
     def _define_mcp_metrics(self) -> None:
         # Servers are the configured ones and methods MCP's own (set_mcp_labels), else "other".
@@ -207,6 +219,13 @@ class Metrics:
     def _counter(self, name: str, doc: str, labels: dict[str, LabelBound]) -> _Family[Counter]:
         metric = Counter(f"skein_{name}", doc, tuple(labels), registry=self.registry)
         return _Family(metric, tuple(labels.values()))
+
+    def _loop_histogram(
+        self, name: str, doc: str, labels: dict[str, LabelBound], buckets: tuple[float, ...]
+    ) -> LoopHistogram:
+        histogram = LoopHistogram(f"skein_{name}", doc, tuple(labels), buckets, tuple(labels.values()))
+        self.registry.register(histogram)
+        return histogram
 
     def _histogram(
         self, name: str, doc: str, labels: dict[str, LabelBound], buckets: tuple[float, ...]
@@ -237,26 +256,22 @@ class Metrics:
         overhead_s: float,
     ) -> None:
         key = (route, decision, reason, model, role)
-        children = self._request_cache.get(key)
-        if children is None:
-            children = self._request_children(key)
-        children[0].inc()
-        children[1].observe(duration_s)
-        children[2].observe(overhead_s)
-
-    def _request_children(self, key: tuple[str | None, ...]) -> tuple[Counter, Histogram, Histogram]:
-        route = key[0]
-        children = (self._requests.child(*key), self._duration.child(route), self._overhead.child(route))
-        if len(self._request_cache) < 4096:
-            self._request_cache[key] = children
-        return children
+        counter = self._request_cache.get(key)
+        if counter is None:
+            counter = self._requests.child(*key)
+            if len(self._request_cache) < 4096:
+                self._request_cache[key] = counter
+        counter.inc()
+        self._duration.observe((route,), duration_s)
+        self._overhead.observe((route,), overhead_s)
 
     def observe_stage(self, stage: str, seconds: float) -> None:
-        self._stage.child(stage).observe(seconds)
+        self._stage.observe((stage,), seconds)
 
     def observe_stages(self, seconds_by_stage: Mapping[str, float]) -> None:
+        observe = self._stage.observe
         for stage, seconds in seconds_by_stage.items():
-            self._stage.child(stage).observe(seconds)
+            observe((stage,), seconds)
 
     def observe_upstream(self, provider: str, seconds: float) -> None:
         self._upstream.child(provider).observe(seconds)
@@ -315,6 +330,10 @@ class Metrics:
         """A load attempt by the bundle store: its result and how long read + compile took."""
         self._bundle_loads.child("ok" if ok else "error").inc()
         self._bundle_load_time.observe(seconds)
+
+    def count_policy_fault(self, kind: PolicyFaultKind) -> None:
+        """A decision that failed inside the engine: an error, a caught panic, a bad result."""
+        self._policy_faults.child(kind).inc()
 
     # -- exposition --------------------------------------------------------------------------
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from gateway.audit.writer import AuditWriter
 from gateway.auth.authenticator import Authenticator
 from gateway.bundle.store import BundleStore
+from gateway.controller.mesh import AgentMesh
+from gateway.controller.wiring import ControllerApi
 from gateway.db.controller import ControllerStore
-from gateway.http.answers import ModelAnswers
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline
 from gateway.settings import Settings
@@ -43,7 +44,6 @@ class Gateway:
     upstreams: Mapping[str, Upstream]
     usage: UsageStore
     instance_id: str
-    answers: ModelAnswers
     model_call: Pipeline  # POST routes of every model dialect
     model_list: Pipeline  # GET /v1/models, GET /api/tags
     audit_query: Pipeline  # GET /audit
@@ -52,3 +52,5 @@ class Gateway:
     profile_view: Pipeline  # GET /profiles/me
     goose_allowlist: Pipeline  # GET /goose/allowlist.yaml
     state: SharedState | None = None  # Redis: budgets, rate limits, idempotency (None: memory)
+    controller_api: ControllerApi | None = None  # /api/v1: one pipeline per operation
+    mesh: AgentMesh | None = None  # the agent mesh MCP server (/internal/mcp/agent_mesh)

@@ -14,13 +14,14 @@ never silently fall back to a default. Nothing else in the code base reads the e
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "SKEIN_"
@@ -32,11 +33,30 @@ class _Strict(BaseModel):
 
 
 class ServerSettings(_Strict):
+    """The listener. The limits below protect the process from slow or oversized clients
+    (``gateway/http/server.py``, docs/runbook.md "Connection limits")."""
+
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    # How clients reach this gateway (https://skein.example.com), for links it hands out such as
+    # dev mode's jwks_uri; never taken from a request's Host header.
+    public_url: str | None = Field(None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0)
     access_log: bool = False
     overhead_header: bool = True
+    # A request's line and headers must arrive within this time of their first bytes (slowloris).
+    header_timeout_seconds: float = Field(10.0, gt=0)
+    # Its body within this time of the end of its headers (slow or short bodies).
+    body_timeout_seconds: float = Field(60.0, gt=0)
+    # A connection with no request in progress is closed after this long (keep-alive, new ones).
+    idle_timeout_seconds: float = Field(5.0, gt=0)
+    # A response the client stops reading is cut after its send buffer stayed full this long.
+    write_timeout_seconds: float = Field(60.0, gt=0)
+    max_header_bytes: int = Field(64 * 1024, ge=1024)  # request line + all header fields
+    max_headers: int = Field(100, gt=0)  # header fields per request
+    # Open client connections; one more is answered 503 too_many_connections + Retry-After.
+    max_connections: int = Field(1000, gt=0)
+    retry_after_seconds: int = Field(1, ge=0)
 
 
 class DevSettings(_Strict):
@@ -155,7 +175,14 @@ class ProviderSettings(_Strict):
     openai_path: str | None = Field(None, pattern=r"^/[A-Za-z0-9/_.-]*$")
     api_key_env: str | None = None
     connect_timeout_seconds: float = Field(5.0, gt=0)
-    read_timeout_seconds: float = Field(120.0, gt=0)
+    read_timeout_seconds: float = Field(120.0, gt=0)  # between two reads; streams may last longer
+    # A buffered (non-stream) answer: complete within this time of sending the request (504
+    # upstream_timeout), and no larger than this (502 upstream_response_too_large).
+    response_timeout_seconds: float = Field(300.0, gt=0)
+    max_response_bytes: int = Field(32 * 1024 * 1024, gt=0)
+    # A stream: no single event (SSE: bytes between two blank lines; NDJSON: one line) larger
+    # than this (the stream ends with an upstream_event_too_large error event).
+    max_event_bytes: int = Field(1024 * 1024, gt=0)
 
 
 class SecondOpinionSettings(_Strict):
@@ -289,6 +316,16 @@ class McpSettings(_Strict):
 _MCP_SERVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
+class ControllerSettings(_Strict):
+    """The controller API and the agent mesh (docs/controller.md)."""
+
+    approval_ttl_seconds: int = Field(72 * 3600, gt=0)  # a pending approval expires then
+    session_ttl_seconds: int = Field(8 * 3600, gt=0)  # a session's lifetime unless it asks
+    max_session_ttl_seconds: int = Field(7 * 24 * 3600, gt=0)
+    sweep_interval_seconds: float = Field(30.0, gt=0)  # how often expiry is applied
+    mesh: bool = True  # host the agent mesh MCP server (/internal/mcp/agent_mesh)
+
+
 class Settings(_Strict):
     state_dir: Path = Path(".skein")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -302,6 +339,7 @@ class Settings(_Strict):
     guard: GuardSettings = GuardSettings()
     state: StateSettings = StateSettings()
     mcp: McpSettings = McpSettings()
+    controller: ControllerSettings = ControllerSettings()
 
     @property
     def audit_db_path(self) -> Path:
@@ -309,7 +347,14 @@ class Settings(_Strict):
 
 
 class SettingsError(Exception):
-    """The configuration is invalid; the message names the file or variable and the key."""
+    """The configuration is invalid; each line names the file or variable and the key, and
+    says what to do (``skein`` prints it and exits with 2)."""
+
+
+# Keys of a LiteLLM proxy config: someone pointing Skein at one gets the converter, not a shrug.
+LITELLM_KEYS = frozenset(
+    {"model_list", "litellm_settings", "general_settings", "router_settings", "environment_variables"}
+)
 
 
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -324,47 +369,117 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        where = f"{path}" if path else "environment"
-        raise SettingsError(f"invalid configuration ({where}):\n{_explain(exc, from_env)}") from exc
+        raise SettingsError(_explain(exc, from_env, path)) from exc
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON schema of the config file (docs/config.schema.json, ``skein config schema``)."""
+    schema = Settings.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://skein.dev/config.schema.json",
+        "title": "Skein configuration",
+        "description": "The skein.yaml file; every key is documented in docs/configuration.md.",
+        **{key: value for key, value in schema.items() if key != "title"},
+    }
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml  # here, not at the top: `skein audit tail` without a config never needs it
+
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from exc
+        raise SettingsError(
+            f"cannot read config file {path}: {exc.strerror} (check --config / {CONFIG_ENV})"
+        ) from exc
     except yaml.YAMLError as exc:
-        raise SettingsError(f"config file {path} is not valid YAML: {exc}") from exc
+        raise SettingsError(f"config file {path} is not valid YAML: {_one_line(str(exc))}") from exc
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
-        raise SettingsError(f"config file {path} must hold a mapping at the top level")
+        raise SettingsError(f"config file {path} must hold a mapping (key: value) at the top level")
     return loaded
 
 
 def _set_path(data: dict[str, Any], env_name: str, raw: str) -> tuple[str, ...]:
+    import yaml
+
     keys = [part.lower() for part in env_name[len(ENV_PREFIX) :].split("__")]
     node = data
     for key in keys[:-1]:
         child = node.setdefault(key, {})
         if not isinstance(child, dict):
-            raise SettingsError(f"{env_name}: '{key}' is not a section")
+            raise SettingsError(f"{env_name}: '{key}' is not a section, so it has no keys to set")
         node = child
     try:
         node[keys[-1]] = yaml.safe_load(raw) if raw else raw
     except yaml.YAMLError as exc:
-        raise SettingsError(f"{env_name}: cannot parse value: {exc}") from exc
+        raise SettingsError(f"{env_name}: cannot parse the value as YAML: {_one_line(str(exc))}") from exc
     return tuple(keys)
 
 
-def _explain(exc: ValidationError, from_env: Mapping[tuple[str, ...], str]) -> str:
+def _explain(exc: ValidationError, from_env: Mapping[tuple[str, ...], str], path: Path | None) -> str:
+    """One line per problem: where it was set, the key, what is wrong, what to do."""
     lines = []
     for err in exc.errors():
         loc = tuple(str(p) for p in err["loc"])
-        key = ".".join(loc)
-        # Name the environment variable that set this key, if one did.
-        sources = [var for keys, var in from_env.items() if keys[: len(loc)] == loc]
-        origin = f" (set by {', '.join(sorted(sources))})" if sources else ""
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        lines.append(f"  {key}{origin}: {msg}")
+        # Name the environment variable that set this key, if one did; else the file.
+        sources = sorted(var for keys, var in from_env.items() if _overlaps(keys, loc))
+        where = ", ".join(sources) if sources else (str(path) if path else "configuration")
+        key = ".".join(loc) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            message = _unknown_key(loc, sources)
+        else:
+            message = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"{where}: {key}: {_one_line(message)}")
     return "\n".join(lines)
+
+
+def _unknown_key(loc: tuple[str, ...], env_vars: list[str]) -> str:
+    if len(loc) == 1 and loc[0] in LITELLM_KEYS:
+        return (
+            "unknown key: this is a LiteLLM proxy setting; convert the LiteLLM config with "
+            "`skein config import-litellm FILE`"
+        )
+    known = _keys_at(loc[:-1])
+    close = difflib.get_close_matches(loc[-1], known, n=1, cutoff=0.6)
+    if not close:
+        valid = f"; valid keys here: {', '.join(sorted(known))}" if known else ""
+        return f"unknown key{valid}"
+    parts = env_vars[0][len(ENV_PREFIX) :].split("__") if len(env_vars) == 1 else []
+    if len(parts) >= len(loc):  # the variable named the key: correct the mistyped part
+        parts[len(loc) - 1] = close[0].upper()
+        suggestion = ENV_PREFIX + "__".join(parts)
+    else:
+        suggestion = ".".join((*loc[:-1], close[0]))
+    return f"unknown key; did you mean {suggestion}?"
+
+
+def _overlaps(keys: tuple[str, ...], loc: tuple[str, ...]) -> bool:
+    """Whether a variable that set ``keys`` set (part of) the value at ``loc``."""
+    shorter = min(len(keys), len(loc))
+    return keys[:shorter] == loc[:shorter]
+
+
+def _keys_at(loc: tuple[str, ...]) -> list[str]:
+    """The keys the settings model accepts under ``loc`` (for "did you mean")."""
+    model: type[BaseModel] | None = Settings
+    parts = list(loc)
+    while model is not None and parts:
+        field = model.model_fields.get(parts.pop(0))
+        model = None
+        if field is None:
+            break
+        inner = field.annotation
+        # dict[str, Model] and tuple[Model, ...]: the next part is a name or an index.
+        for arg in (*typing.get_args(inner), inner):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                model = arg
+        if model is not None and typing.get_origin(inner) in (dict, tuple) and parts:
+            parts.pop(0)
+    return list(model.model_fields) if model is not None and not parts else []
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

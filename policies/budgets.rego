@@ -21,21 +21,16 @@ requested_priced if requested_info.input_per_1k > 0
 
 requested_priced if requested_info.output_per_1k > 0
 
-# The most generous limit among the granting roles (null: unlimited). One rule per field:
-# rego-cpp cannot index by a variable captured from the enclosing body. Profiles are
-# pydantic dumps, so every field is present (null when unset).
-daily_usd_limit := most_generous({data.profiles[role].budgets.daily_usd | some role in model_roles})
-
-monthly_usd_limit := most_generous({data.profiles[role].budgets.monthly_usd | some role in model_roles})
-
-daily_tokens_limit := most_generous({data.profiles[role].budgets.daily_tokens | some role in model_roles})
+# The most generous limit of a budget field among the roles that grant the model (null:
+# unlimited). Profiles are pydantic dumps, so every field is present (null when unset).
+budget_limit(field) := most_generous({data.profiles[role].budgets[field] | some role in model_roles})
 
 # [name, limit, used] for every budget that binds this call.
-budget_checks contains ["daily USD", daily_usd_limit, spent_today_usd] if requested_priced
+budget_checks contains ["daily USD", budget_limit("daily_usd"), spent_today_usd] if requested_priced
 
-budget_checks contains ["monthly USD", monthly_usd_limit, spent_month_usd] if requested_priced
+budget_checks contains ["monthly USD", budget_limit("monthly_usd"), spent_month_usd] if requested_priced
 
-budget_checks contains ["daily token", daily_tokens_limit, tokens_today] if requested_info
+budget_checks contains ["daily token", budget_limit("daily_tokens"), tokens_today] if requested_info
 
 deny contains reason("budget_exceeded", msg) if {
 	is_model_action
@@ -43,14 +38,11 @@ deny contains reason("budget_exceeded", msg) if {
 	some [name, limit, used] in budget_checks
 	limit != null
 	used >= limit
-	msg := concat("", [name, " budget of ", num(limit), " is used up (", num(used), " used); model ", requested_model])
+	msg := sprintf("%s budget of %v is used up (%v used); model %s", [name, limit, used, requested_model])
 }
 
 # Share of the daily USD budget already spent, in percent.
-daily_used_pct := (spent_today_usd * 100) / daily_usd_limit if {
-	daily_usd_limit != null
-	daily_usd_limit > 0
-}
+daily_used_pct := (spent_today_usd * 100) / budget_limit("daily_usd") if budget_limit("daily_usd") > 0
 
 downshift_rules contains rule if {
 	is_model_action
@@ -62,13 +54,12 @@ downshift_rules contains rule if {
 }
 
 # Several rules may fire; the highest threshold wins (the latest stage of the spend curve),
-# ties broken by name so the decision is deterministic (min, not sort(...)[0]: rego-cpp
-# cannot index the array sort returns).
-downshift_top := largest({rule.budget_used_pct | some rule in downshift_rules})
+# ties broken by name so the decision is deterministic.
+downshift_top := max({rule.budget_used_pct | some rule in downshift_rules})
 
 downshift_target := min({rule.to | some rule in downshift_rules; rule.budget_used_pct == downshift_top})
 
 notes contains reason("model_downshifted", msg) if {
 	target := downshift_target
-	msg := concat("", ["daily budget ", num(round(daily_used_pct)), "% used; ", requested_model, " -> ", target])
+	msg := sprintf("daily budget %v%% used; %s -> %s", [round(daily_used_pct), requested_model, target])
 }

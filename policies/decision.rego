@@ -35,7 +35,7 @@ reasons := sort(notes) if allow
 else := sort(deny) if count(deny) > 0
 else := [reason("no_rule_matched", no_rule_message)]
 
-no_rule_message := concat("", ["no rule allows action ", num(action), " for roles ", role_list(caller_roles)])
+no_rule_message := sprintf("no rule allows action %v for roles %s", [action, role_list(caller_roles)])
 
 default action := null
 

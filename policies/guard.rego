@@ -10,8 +10,9 @@ guard_modes := ["off", "detect", "pseudonymize", "mask", "block"]
 mode_rank := {mode: rank | some rank, mode in guard_modes}
 
 # No known role: block, so nothing leaves even if a later stage ignored the deny.
-guard_mode := guard_modes[top] if {
-	top := largest({mode_rank[data.profiles[role].privacy.mode] | some role in known_roles})
+guard_mode := mode if {
+	top := max({mode_rank[data.profiles[role].privacy.mode] | some role in known_roles})
+	mode := guard_modes[top]
 } else := "block"
 
 # An empty entity list means "every entity the guard knows", which covers any other list.

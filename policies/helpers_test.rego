@@ -1,10 +1,9 @@
 # Shared helpers for the policy tests (no tests here).
 #
-# How tests get their input: for `test_<name>`, `skein policy test` first evaluates
-# `input_<name>` (if the package defines it) and runs the test with that as input. rego-cpp
-# 1.5 cannot be trusted with `with input as ...` (it aborts, and compiles each use for about
-# a second), so tests never use `with`. They run against the real sample organisation in
-# bundles/; tests that need fixture profiles live in tests/policy/ (Python).
+# Tests state their input the standard way, `gateway.decision with input as chat(...)`, so
+# `opa test policies/` runs them as `skein policy test` does. They run against the real
+# sample organisation in bundles/ (`opa test policies/ bundles-data/`, docs/policy-guide.md);
+# tests that need invented profiles live in tests/policy/ (Python).
 package gateway_test
 
 import rego.v1
@@ -19,23 +18,13 @@ tool_call(roles, server, tool) := {
 	"resource": {"server": server, "tool": tool},
 }
 
-# rego-cpp cannot index or compare the arrays sort() returns (d.reasons[0], d.models == [...]),
-# so tests look reasons up by code and compare lists as text.
-has_reason(decision, code) if {
-	some r in decision.reasons
-	r.code == code
-}
+# The reason codes of a decision, in its order.
+codes(decision) := [r.code | some r in decision.reasons]
+
+has_reason(decision, code) if code in codes(decision)
 
 message(decision, code) := msg if {
 	some r in decision.reasons
 	r.code == code
 	msg := r.message
 }
-
-only_reason(decision) := code if {
-	count(decision.reasons) == 1
-	some r in decision.reasons
-	code := r.code
-}
-
-text(list) := concat(",", list)

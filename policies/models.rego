@@ -8,7 +8,8 @@ model_actions := {"chat", "completions", "embeddings", "responses", "count_token
 
 is_model_action if input.action in model_actions
 
-requested_model := input.resource.model
+# Defined for model actions only, so no model rule runs for the others (models.list has none).
+requested_model := input.resource.model if is_model_action
 
 requested_info := data.models.models[requested_model]
 
@@ -24,7 +25,7 @@ deny contains reason("unknown_model", msg) if {
 	is_model_action
 	has_known_role
 	not requested_info
-	msg := concat("", ["model ", num(requested_model), " is not in the model catalog"])
+	msg := sprintf("model %v is not in the model catalog", [requested_model])
 }
 
 deny contains reason("model_not_allowed", msg) if {
@@ -32,19 +33,18 @@ deny contains reason("model_not_allowed", msg) if {
 	requested_info
 	has_known_role
 	not model_granted
-	msg := concat("", ["model ", requested_model, " is not allowed for roles ", role_list(known_roles)])
+	msg := sprintf("model %s is not allowed for roles %s", [requested_model, role_list(known_roles)])
 }
 
 token_cap := most_generous({data.profiles[role].models.max_tokens | some role in model_roles})
 
 deny contains reason("max_tokens_exceeded", msg) if {
 	is_model_action
-	cap := token_cap
-	cap != null
+	token_cap != null
 	asked := input.request.max_tokens
-	is_number(asked) # rego-cpp orders null above numbers; an absent max_tokens is no excess
-	asked > cap
-	msg := concat("", ["max_tokens ", num(asked), " is above the cap of ", num(cap), " for model ", requested_model])
+	is_number(asked) # null sorts below numbers: an absent max_tokens is no excess
+	asked > token_cap
+	msg := sprintf("max_tokens %v is above the cap of %v for model %s", [asked, token_cap, requested_model])
 }
 
 # Every catalog model the caller could call: a role grants it, that role allows its

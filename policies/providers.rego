@@ -47,14 +47,14 @@ deny contains reason("provider_not_allowed", msg) if {
 	is_model_action
 	model_granted
 	not provider_allowed
-	msg := concat("", ["provider ", requested_provider, " (model ", requested_model, ") is not allowed for roles ", role_list(model_roles)])
+	msg := sprintf("provider %s (model %s) is not allowed for roles %s", [requested_provider, requested_model, role_list(model_roles)])
 }
 
 deny contains reason("provider_forbidden", msg) if {
 	is_model_action
 	model_granted
 	count(forbidding_roles) > 0
-	msg := concat("", ["provider ", requested_provider, " (model ", requested_model, ") is forbidden for roles ", role_list(forbidding_roles)])
+	msg := sprintf("provider %s (model %s) is forbidden for roles %s", [requested_provider, requested_model, role_list(forbidding_roles)])
 }
 
 deny contains reason("provider_not_local", msg) if {
@@ -62,5 +62,5 @@ deny contains reason("provider_not_local", msg) if {
 	model_granted
 	local_required
 	not data.models.providers[requested_provider].local
-	msg := concat("", ["roles ", role_list(local_only_roles), " may only use local providers; model ", requested_model, " runs on ", requested_provider])
+	msg := sprintf("roles %s may only use local providers; model %s runs on %s", [role_list(local_only_roles), requested_model, requested_provider])
 }

@@ -30,7 +30,7 @@ deny contains reason("tool_denied", msg) if {
 	input.action == "tools.call"
 	count(tool_roles) == 0
 	count(denying_roles) > 0
-	msg := concat("", ["tool ", tool_name, " is denied for roles ", role_list(denying_roles)])
+	msg := sprintf("tool %s is denied for roles %s", [tool_name, role_list(denying_roles)])
 }
 
 deny contains reason("tool_not_allowed", msg) if {
@@ -38,7 +38,7 @@ deny contains reason("tool_not_allowed", msg) if {
 	has_known_role
 	count(tool_roles) == 0
 	count(denying_roles) == 0
-	msg := concat("", ["tool ", tool_name, " is not allowed for roles ", role_list(known_roles)])
+	msg := sprintf("tool %s is not allowed for roles %s", [tool_name, role_list(known_roles)])
 }
 
 # Any granting role that asks for a human approval makes the call wait for one.

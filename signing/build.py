@@ -47,12 +47,27 @@ def build_bundle(
     catalog = load_catalog(data_dir / CATALOG_FILE)
     profiles = load_profiles(data_dir / PROFILES_DIR, catalog)
     files = collect_policies(policies_dir)
+    _check_engine_support(files)
     files.update(data_files(profiles, catalog))
     roots = derive_roots(files)
     manifest = Manifest(revision or content_revision(files), roots, dict(metadata or {}), rego_version=1)
     files[MANIFEST] = json_bytes(manifest.to_json())
     check_layout(files, manifest)
     return write_archive(files)
+
+
+def _check_engine_support(files: Mapping[str, bytes]) -> None:
+    """Refuse a call of a builtin the embedded engine lacks, here rather than at a request."""
+    # Imported here: signing.engine imports this module's data-file names.
+    from signing.builtins import check_builtins
+
+    modules = {}
+    for name, content in files.items():
+        try:
+            modules[name] = content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ContentError("Rego source is not UTF-8", file=name) from exc
+    check_builtins(modules)
 
 
 def collect_policies(policies_dir: Path) -> dict[str, bytes]:
@@ -104,13 +119,20 @@ def json_bytes(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
-def git_metadata(directory: Path) -> dict[str, Any]:
-    """``{"git_commit", "git_dirty"}`` for the checkout holding ``directory``, or ``{}``."""
+def git_metadata(directory: Path, *more: Path) -> dict[str, Any]:
+    """``{"git_commit", "git_dirty"}`` for the checkout holding ``directory``, or ``{}``.
+
+    Dirty means the bundle was not built from the commit alone: a tracked file under any of
+    the directories is edited, or an untracked one (a new policy nobody committed) is there.
+    Ignored files do not count. A directory git cannot answer for counts as dirty."""
     commit = _git(directory, "rev-parse", "HEAD")
     if commit is None:
         return {}
-    status = _git(directory, "status", "--porcelain", "--untracked-files=no", "--", ".")
-    return {"git_commit": commit, "git_dirty": bool(status)}
+    dirty = False
+    for folder in (directory, *more):
+        status = _git(folder, "status", "--porcelain", "--untracked-files=all", "--", ".")
+        dirty = dirty or status is None or bool(status)
+    return {"git_commit": commit, "git_dirty": dirty}
 
 
 def _git(directory: Path, *args: str) -> str | None:

@@ -77,3 +77,49 @@ def test_providers_name_the_api_they_speak() -> None:
     assert settings.providers["local"].dialect == "ollama"
     with pytest.raises(SettingsError, match="dialect"):
         load_settings(None, {**env, "SKEIN_PROVIDERS__LOCAL__DIALECT": "gemini"})
+
+
+def test_a_mistyped_key_gets_a_suggestion_in_file_terms(tmp_path: Path) -> None:
+    config = tmp_path / "skein.yaml"
+    config.write_text("bundle:\n  trusted_key: {ci: k.pem}\naudit:\n  sink: sqlite\n  sqlite_pth: a.db\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config, {})
+    assert sorted(str(caught.value).splitlines()) == [
+        f"{config}: audit.sqlite_pth: unknown key; did you mean audit.sqlite_path?",
+        f"{config}: bundle.trusted_key: unknown key; did you mean bundle.trusted_keys?",
+    ]
+
+
+def test_a_mistyped_variable_gets_the_corrected_variable() -> None:
+    for wrong, right in (
+        ("SKEIN_SERVR__PORT", "SKEIN_SERVER__PORT"),
+        ("SKEIN_PROVIDERS__OPENAI__API_KEY_EMV", "SKEIN_PROVIDERS__OPENAI__API_KEY_ENV"),
+        ("SKEIN_STATE__ROLE_BUDGETS__HR__DAILY_USDD", "SKEIN_STATE__ROLE_BUDGETS__HR__DAILY_USD"),
+    ):
+        env = {wrong: "1", "SKEIN_PROVIDERS__OPENAI__BASE_URL": "http://x"}
+        with pytest.raises(SettingsError, match=f"{wrong}: .*unknown key; did you mean {right}\\?$"):
+            load_settings(None, env)
+
+
+def test_an_unknown_key_with_nothing_close_lists_the_valid_keys() -> None:
+    with pytest.raises(SettingsError, match=r"xyzzy: unknown key; valid keys here: audit, auth, bundle"):
+        load_settings(None, {"SKEIN_XYZZY": "1"})
+
+
+def test_a_litellm_key_points_at_the_importer(tmp_path: Path) -> None:
+    config = tmp_path / "litellm.yaml"
+    config.write_text("model_list:\n  - model_name: gpt-4o\n    litellm_params: {model: openai/gpt-4o}\n")
+    with pytest.raises(SettingsError, match=r"model_list: unknown key: this is a LiteLLM proxy setting; .*"
+                       r"`skein config import-litellm FILE`"):  # fmt: skip
+        load_settings(config, {})
+
+
+def test_a_value_error_names_the_variable_that_set_part_of_a_list() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None, {"SKEIN_AUTH__API_KEYS": "[{name: a, sha265: b}]"})
+    lines = str(caught.value).splitlines()
+    assert all(line.startswith("SKEIN_AUTH__API_KEYS: auth.api_keys.0.") for line in lines)
+    assert (
+        "SKEIN_AUTH__API_KEYS: auth.api_keys.0.sha265: unknown key; did you mean auth.api_keys.0.sha256?"
+        in lines
+    )

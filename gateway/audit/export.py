@@ -18,6 +18,9 @@ import orjson
 from gateway.audit.sink import AuditStoreError
 from gateway.audit.sqlite import connect
 
+SQLITE_STATUS = "json_extract(event, '$.status') = ?"
+POSTGRES_STATUS = "(event::jsonb ->> 'status')::int = ?"
+
 
 @dataclass(frozen=True, slots=True)
 class ExportFilter:
@@ -25,9 +28,11 @@ class ExportFilter:
     until: float | None = None  # unix seconds, exclusive
     sub: str | None = None
     decision: str | None = None  # "allow" | "deny"
+    status: int | None = None  # the HTTP status the caller got
 
-    def where(self) -> tuple[str, list[Any]]:
-        """A WHERE clause from fixed fragments; values are always bound parameters."""
+    def where(self, status_sql: str = SQLITE_STATUS) -> tuple[str, list[Any]]:
+        """A WHERE clause from fixed fragments; values are always bound parameters.
+        ``status_sql``: how this store reads the status out of the stored event."""
         clauses: list[str] = []
         params: list[Any] = []
         for fragment, value in (
@@ -35,6 +40,7 @@ class ExportFilter:
             ("ts < ?", self.until),
             ("sub = ?", self.sub),
             ("decision = ?", self.decision),
+            (status_sql, self.status),
         ):
             if value is not None:
                 clauses.append(fragment)

@@ -23,6 +23,7 @@ _FRAGMENTS: tuple[tuple[str, str], ...] = (
     ("decision", "decision = ?"),
     ("reason", "reason = ?"),
     ("model", "model = ?"),
+    ("status", "json_extract(event, '$.status') = ?"),
     ("before", "pos < ?"),
 )
 

@@ -44,3 +44,7 @@ class AuditSink(Protocol):
 
 class AuditStoreError(Exception):
     """The audit store cannot be opened or read (missing file, newer schema, corrupt row)."""
+
+
+class AuditStoreUnavailable(AuditStoreError):
+    """The audit store's server cannot be reached (``skein audit ...`` exits 3, not 1)."""

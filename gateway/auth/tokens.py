@@ -5,9 +5,13 @@ The order of checks, and why:
 1. ``peek``: split and decode the header and claims without trusting them, only to pick
    the verifier (by ``iss``) and the key (by ``kid``). Nothing read here is believed.
 2. the header's ``alg`` must be on the allowlist (``none`` never is; HS* only if listed);
-3. the key comes from the key source by ``kid`` and must be of the type the ``alg``
+3. the time claims ``exp``/``nbf``/``iat`` must be JSON numbers (RFC 7519 NumericDate):
+   pyjwt runs ``int()`` on them, so a string ``"exp": "99999999999"`` or ``true`` would
+   otherwise pass as a date. Refusing on the unverified claims is safe (it only refuses)
+   and spares a key lookup for junk;
+4. the key comes from the key source by ``kid`` and must be of the type the ``alg``
    needs (no RSA public key used as an HMAC secret);
-4. pyjwt verifies the signature first, then ``exp``/``nbf``/``iat`` with the leeway,
+5. pyjwt verifies the signature first, then ``exp``/``nbf``/``iat`` with the leeway,
    ``iss`` and ``aud`` (any configured audience); only then are the claims used.
 
 Each failure is an ``Unauthenticated`` with a stable reason code. Messages never contain
@@ -93,6 +97,7 @@ class TokenVerifier:
 
     async def verify(self, token: str, unverified: UnverifiedToken) -> Principal:
         alg = check_allowed(unverified.header.get("alg"), self._algorithms)
+        _require_numeric_dates(unverified.claims)  # the very bytes pyjwt verifies below
         kid = unverified.header.get("kid")
         if kid is not None and not isinstance(kid, str):
             raise _malformed()
@@ -117,6 +122,20 @@ class TokenVerifier:
         except jwt_errors.PyJWTError as exc:
             raise _translate(exc) from exc
         return claims
+
+
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _require_numeric_dates(claims: dict[str, Any]) -> None:
+    for name in _TIME_CLAIMS:
+        if name not in claims:
+            continue
+        value = claims[name]
+        # bool is an int in Python; a finite int or float is what RFC 7519 calls a NumericDate
+        # (pyjwt already refused NaN and infinity, which int() cannot convert).
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise Unauthenticated(f"token claim {name} is not a number", reason="malformed_token")
 
 
 # Most specific first: InvalidSignatureError is a DecodeError, and so on.

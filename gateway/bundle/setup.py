@@ -11,6 +11,8 @@ Start-up policy, by source:
 
 Configuration mistakes (an unreadable trusted key, verification with nothing to trust)
 always stop start-up: no bundle could ever pass, so waiting would only hide the mistake.
+They, and a broken ``directory`` tree, are ``SettingsError``s naming the key: ``skein serve``
+prints them as one line and exits with 2.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from gateway.bundle.signed import FileSource, UrlSource
 from gateway.bundle.source import BundleSource, DirectorySource
 from gateway.bundle.store import BundleError, BundleMetrics, BundleStore
 from gateway.bundle.trust import Trust, TrustConfigError
-from gateway.settings import Settings
+from gateway.settings import Settings, SettingsError
 
 DEV_WATCH_SECONDS = 1.0  # dev mode: an edit shows up within a second; a poll is a few stats
 
@@ -39,9 +41,12 @@ async def open_bundles(
     stack.push_async_callback(store.aclose)
     try:
         await store.load()
-    except BundleError:
+    except BundleError as exc:
         if isinstance(source, DirectorySource):
-            raise
+            raise SettingsError(
+                f"bundle.source 'directory' ({source.origin.removeprefix('directory:')}): {exc}; fix the "
+                "file, or point bundle.policies_dir / bundle.profiles_dir at the right directories"
+            ) from exc
     reloader = Reloader(store, interval=poll_interval(settings))
     reloader.start()
     stack.push_async_callback(reloader.aclose)
@@ -49,15 +54,10 @@ async def open_bundles(
 
 
 def make_source(settings: Settings, http: httpx.AsyncClient) -> BundleSource:
-    bundle, dev = settings.bundle, settings.dev.enabled
-    if bundle.source == "directory":
-        if bundle.verification(dev):
-            raise TrustConfigError(
-                "bundle.source 'directory' is unsigned, but verification is on: use source "
-                "'file' or 'url' with a signed bundle, or (dev only) set bundle.verify: false"
-            )
+    bundle = settings.bundle
+    trust = source_trust(settings)
+    if trust is None:
         return DirectorySource(bundle.policies_dir, bundle.profiles_dir)
-    trust = Trust.from_settings(bundle, dev_mode=dev)
     if bundle.source == "url":
         assert bundle.url is not None  # BundleSettings requires it for this source
         return UrlSource(bundle.url, trust, http, timeout=bundle.http_timeout_seconds)
@@ -65,11 +65,27 @@ def make_source(settings: Settings, http: httpx.AsyncClient) -> BundleSource:
     files = FileSource(bundle.path, trust)
     if bundle.dev_signing_key is None:
         return files
-    if not dev:
-        raise TrustConfigError("bundle.dev_signing_key is a dev-mode setting; set dev.enabled")
     return RebuildingSource(
         files, bundle.policies_dir, bundle.profiles_dir, bundle.dev_signing_key, trust.keys
     )
+
+
+def source_trust(settings: Settings) -> Trust | None:
+    """The trust for a signed source (``None``: the unsigned directory source), or a
+    ``TrustConfigError`` naming the key. Reads the trusted key files; ``skein serve`` and
+    ``skein config check`` call it before start-up too."""
+    bundle, dev = settings.bundle, settings.dev.enabled
+    if bundle.source == "directory":
+        if bundle.verification(dev):
+            raise TrustConfigError(
+                "bundle.source: 'directory' (the default source tree) is unsigned, but verification "
+                "is on: use source 'file' with a signed bundle (bundle.path + bundle.trusted_keys, "
+                "see deploy/skein.example.yaml), or in dev set dev.enabled"
+            )
+        return None
+    if bundle.dev_signing_key is not None and not dev:
+        raise TrustConfigError("bundle.dev_signing_key is a dev-mode setting: remove it, or set dev.enabled")
+    return Trust.from_settings(bundle, dev_mode=dev)
 
 
 def poll_interval(settings: Settings) -> float | None:

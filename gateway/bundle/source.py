@@ -34,6 +34,9 @@ class BundleContent:
     origin: str  # where it was read, for messages
     revision: str | None = None  # the manifest's; None: derived from the digest
     signer: Signer | None = None  # None: not verified (dev mode)
+    # The bundle's *_test.rego modules: never evaluated for a request, but run once when the
+    # bundle is exercised before it serves (gateway.policy.exercise).
+    tests: Mapping[str, str] = field(default_factory=dict)
 
 
 class BundleSource(Protocol):
@@ -77,9 +80,8 @@ class DirectorySource:
     def read(self) -> BundleContent:
         if not self.policies_dir.is_dir():
             raise SourceError(f"{self.policies_dir}: policy directory not found")
-        module_paths = [
-            p for p in sorted(self.policies_dir.rglob("*.rego")) if not p.name.endswith(TEST_SUFFIX)
-        ]
+        rego_paths = sorted(self.policies_dir.rglob("*.rego"))
+        module_paths = [p for p in rego_paths if not p.name.endswith(TEST_SUFFIX)]
         if not module_paths:
             raise SourceError(f"{self.policies_dir}: no Rego modules (*.rego) found")
         catalog_path = self.profiles_dir / "models.yaml"
@@ -98,6 +100,11 @@ class DirectorySource:
             profiles=load_profiles(self.profiles_dir / "profiles", catalog),
             digest=digest(raw),
             origin=f"{self.policies_dir} + {self.profiles_dir}",
+            tests={
+                p.relative_to(self.policies_dir).as_posix(): _read(p).decode("utf-8")
+                for p in rego_paths
+                if p.name.endswith(TEST_SUFFIX)
+            },
         )
 
 

@@ -1,13 +1,16 @@
 """The active bundle: one immutable object, swapped atomically.
 
 ``BundleStore.load()`` fetches from the source (which verifies a signed bundle before it
-returns anything), compiles the policy (a new engine per bundle) and only then replaces
-the active bundle with a single reference assignment. A request takes ``current()`` once
-and keeps that object to the end, so a swap never mixes the profiles of one bundle with
-the policy of another, in-flight requests finish on the bundle they started with, and none
-waits for a load. A failed load keeps the last good bundle, is logged with its reason code,
-counted (``rejected``: the bundle was refused; ``error``: it could not be fetched) and shown
-in ``/readyz``; with no good bundle at all, requests get ``503 no_bundle``.
+returns anything), exercises the policy in a separate process (compile, the bundle's own
+tests, a smoke corpus of inputs: ``gateway.policy.exercise``, so a policy that crashes or
+hangs the engine is refused before it can serve), compiles it (a new engine per bundle)
+and only then replaces the active bundle with a single reference assignment. A request
+takes ``current()`` once and keeps that object to the end, so a swap never mixes the
+profiles of one bundle with the policy of another, in-flight requests finish on the bundle
+they started with, and none waits for a load. A failed load keeps the last good bundle, is
+logged with its reason code, counted (``rejected``: the bundle was refused; ``error``: it
+could not be fetched) and shown in ``/readyz``; with no good bundle at all, requests get
+``503 no_bundle``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from gateway.bundle.source import BundleContent, BundleSource, DirectorySource, 
 from gateway.errors import Unavailable
 from gateway.policy.embedded import EmbeddedEngine
 from gateway.policy.engine import PolicyEngine
+from gateway.policy.exercise import DEFAULT_TIMEOUT_SECONDS, ExerciseError, exercise
 from gateway.policy.rego_data import bundle_data
 from gateway.policy.remote import RemoteEngine
 from gateway.settings import BundleSettings, PolicySettings
@@ -56,6 +60,8 @@ class BundleMetrics(Protocol):
 
     def set_known_labels(self, *, models: Iterable[str], roles: Iterable[str]) -> None: ...
 
+    def count_policy_fault(self, kind: Literal["error", "panic", "result"]) -> None: ...
+
 
 class BundleError(Exception):
     """A bundle could not be loaded; ``reason`` is a stable code, the message names the file."""
@@ -74,8 +80,10 @@ class BundleStore:
         *,
         source: BundleSource | None = None,
         metrics: BundleMetrics | None = None,
+        exercise_timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         self._policy = policy
+        self._exercise_timeout = exercise_timeout
         self.source = source or DirectorySource(bundle.policies_dir, bundle.profiles_dir)
         self._metrics = metrics
         self._active: ActiveBundle | None = None
@@ -123,8 +131,11 @@ class BundleStore:
                 if self._active is not None and content.digest == self._active.digest:
                     self._error = None  # the source is back to what serves: nothing to swap
                     return self._active
-                # Compiling takes tens of milliseconds: keep it off the event loop.
-                bundle = await asyncio.to_thread(self._build, content)
+                # The exercise (a child process, a fraction of a second) runs off the loop;
+                # the compile runs on it, because the engine may only ever be used (and
+                # dropped) by the thread that made it, and that is the loop's thread.
+                await asyncio.to_thread(self._exercise, content)
+                bundle = self._build(content)
             except Exception as exc:
                 raise self._failed(exc) from exc
             self._activate(bundle, time.perf_counter() - started)
@@ -182,6 +193,21 @@ class BundleStore:
             signer=content.signer,
         )
 
+    def _exercise(self, content: BundleContent) -> None:
+        """Refuse a bundle that fails, crashes or hangs the embedded engine (a child process)."""
+        if self._policy.engine == "remote":
+            return  # OPA evaluates it, not this process
+        data = bundle_data(content.catalog, content.profiles)
+        report = exercise(content.policies, content.tests, data, timeout=self._exercise_timeout)
+        if report.failed:
+            log.warning(
+                "bundle %s: %d of its own tests fail (it is loaded anyway): %s",
+                content.revision or content.digest[:12],
+                len(report.failed),
+                ", ".join(report.failed[:5]),
+                extra={"failed_tests": list(report.failed)},
+            )
+
     def _engine(self, content: BundleContent) -> PolicyEngine:
         if self._policy.engine == "remote":
             # The OPA server loads the bundle itself; one client serves every revision.
@@ -193,13 +219,18 @@ class BundleStore:
                 )
             return self._remote
         data = bundle_data(content.catalog, content.profiles)
-        return EmbeddedEngine(content.policies, data, cache_size=self._policy.decision_cache_size)
+        on_fault = self._metrics.count_policy_fault if self._metrics is not None else None
+        return EmbeddedEngine(
+            content.policies, data, cache_size=self._policy.decision_cache_size, on_fault=on_fault
+        )
 
 
 def classify(exc: Exception) -> BundleError:
     """Map what went wrong to a reason code: the metric's result and /readyz's ``reason``."""
     if isinstance(exc, BundleError):
         return exc
+    if isinstance(exc, ExerciseError):  # compiled, but crashed, hung or failed its checks
+        return BundleError(str(exc), reason=exc.reason, result="rejected")
     if isinstance(exc, SourceError):
         return BundleError(str(exc), reason=exc.reason, result="error")
     if isinstance(exc, SigningError):  # before ValueError: it is one

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.bundle.source import BundleContent
-from gateway.settings import BundleSettings
+from gateway.settings import BundleSettings, SettingsError
 from signing import (
     BundleError,
     PublicKey,
@@ -35,8 +35,10 @@ TEST_SUFFIX = "_test.rego"
 SIGSTORE_SUFFIX = ".sigstore.json"  # the detached Sigstore bundle sits next to the bundle
 
 
-class TrustConfigError(Exception):
-    """The trust settings are unusable (a key file, or verification with nothing to trust)."""
+class TrustConfigError(SettingsError):
+    """The trust settings are unusable (a key file, or verification with nothing to trust).
+
+    A configuration error like any other: ``skein serve`` prints it and exits with 2."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,9 @@ class Trust:
         required = settings.verification(dev_mode)
         if required and not keys and sigstore is None:
             raise TrustConfigError(
-                "bundle verification is on but nothing is trusted: set bundle.trusted_keys "
-                "and/or bundle.sigstore_identity + sigstore_issuer (or bundle.verify: false in dev)"
+                "bundle.trusted_keys: bundle verification is on but nothing is trusted: set "
+                "bundle.trusted_keys ({kid: public key PEM}) and/or bundle.sigstore_identity + "
+                "sigstore_issuer (or bundle.verify: false in dev)"
             )
         options = VerifyOptions(allowed_algorithms=settings.allowed_algorithms, scope=settings.scope)
         return cls(required, keys, options, sigstore)
@@ -88,13 +91,12 @@ class Trust:
         """Verify, then unpack into what the store compiles (CPU-bound: run it in a thread)."""
         bundle = self.check(data, sigstore_bundle)
         catalog, profiles = bundle_profiles(bundle)
-        modules = {
-            # Test modules ship in the bundle (as `opa build` packs them) but no rule of
-            # the decision refers to them, so the embedded engine skips compiling them.
-            name: source
-            for name, source in policy_inputs(bundle).modules.items()
-            if not name.endswith(TEST_SUFFIX)
-        }
+        # Test modules ship in the bundle (as `opa build` packs them); no rule of the
+        # decision refers to them, so they are kept apart: run once before the bundle
+        # serves (gateway.policy.exercise), never compiled into the serving engine.
+        every = policy_inputs(bundle).modules
+        modules = {name: source for name, source in every.items() if not name.endswith(TEST_SUFFIX)}
+        tests = {name: source for name, source in every.items() if name.endswith(TEST_SUFFIX)}
         return BundleContent(
             policies=modules,
             catalog=catalog,
@@ -103,6 +105,7 @@ class Trust:
             origin=origin,
             revision=bundle.revision,
             signer=bundle.signer,
+            tests=tests,
         )
 
 
@@ -110,6 +113,9 @@ def _public_key(path: Path) -> PublicKey:
     try:
         return load_public_key(path.read_bytes(), source=str(path))
     except OSError as exc:
-        raise TrustConfigError(f"bundle.trusted_keys: cannot read {path}: {exc.strerror}") from exc
+        raise TrustConfigError(
+            f"bundle.trusted_keys: cannot read {path}: {exc.strerror}; point it at the public key PEM "
+            "(`skein keys generate` writes NAME.pub.pem)"
+        ) from exc
     except BundleError as exc:
-        raise TrustConfigError(f"bundle.trusted_keys: {exc}") from exc
+        raise TrustConfigError(f"bundle.trusted_keys: {path}: {exc}; it must be a public key PEM") from exc

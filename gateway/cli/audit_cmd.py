@@ -1,50 +1,63 @@
 """`skein audit verify | export | tail | query | prune`: check, export, search and prune the audit log.
 
 Exit codes: 0 when the command did its job (``verify``: the log is intact), 1 when ``verify``
-found a problem or the log cannot be read, 2 for bad arguments or configuration.
+found a problem or the log cannot be read, 2 for bad arguments or configuration, 3 when the
+Postgres audit store cannot be reached. The store modules are imported by the commands that
+use them (``audit tail`` on SQLite never loads the Postgres driver).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
 from gateway.audit.export import ExportFilter, export_ndjson, open_log, parse_time, recent
-from gateway.audit.query import prune_sqlite, query_sqlite
-from gateway.audit.sink import AuditStoreError
-from gateway.audit.verify import verify_sqlite
-from gateway.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, settings_from
-from gateway.db.audit_admin import QueryFilter, prune_postgres, query_postgres
-from gateway.db.audit_read import export_postgres, recent_postgres, verify_postgres
+from gateway.audit.sink import AuditStoreError, AuditStoreUnavailable
+from gateway.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    add_json_flag,
+    fail,
+    print_json,
+    settings_from,
+)
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
 
 Handler = Callable[[argparse.Namespace], int]
+T = TypeVar("T")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     audit = commands.add_parser("audit", help="verify, export and read the audit log")
     actions = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
 
-    _action(actions, "verify", "check the hash chain: nothing edited, deleted or reordered", _verify)
+    verify = _action(actions, "verify", "check the hash chain: nothing edited, deleted or reordered", _verify)
+    add_json_flag(verify)
 
     export = _action(actions, "export", "write records as NDJSON (stdout by default)", _export)
     export.add_argument("--since", help="ISO 8601 date/time, inclusive (UTC unless a zone is given)")
     export.add_argument("--until", help="ISO 8601 date/time, exclusive")
     export.add_argument("--sub", help="only this principal")
     export.add_argument("--decision", choices=("allow", "deny"), help="only allowed or denied calls")
+    export.add_argument("--status", type=int, help="only calls answered with this HTTP status (e.g. 403)")
     export.add_argument("--out", "-o", help="output file (default: stdout)")
 
     tail = _action(actions, "tail", "show the most recent decisions", _tail)
     tail.add_argument("-n", type=int, default=20, help="how many records (default: 20)")
+    tail.add_argument("--json", action="store_true", help="print records as NDJSON")
 
     found = _action(actions, "query", "search decisions, newest first (SQLite or Postgres)", _query)
     for flag, help_text in (
@@ -57,6 +70,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     ):
         found.add_argument(flag, help=help_text)
     found.add_argument("--decision", choices=("allow", "deny"))
+    found.add_argument("--status", type=int, help="only calls answered with this HTTP status (e.g. 403)")
     found.add_argument("--limit", type=int, default=50, help="records per page (default: 50)")
     found.add_argument("--before", type=int, help="page: the cursor printed by the previous page")
     found.add_argument("--json", action="store_true", help="print records as NDJSON")
@@ -76,8 +90,16 @@ def _action(
     return parser
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    """The settings, loaded once per command (several helpers ask)."""
+    if getattr(args, "settings", None) is None:
+        args.settings = settings_from(args)
+    settings: Settings = args.settings
+    return settings
+
+
 def _db_path(args: argparse.Namespace) -> Path:
-    return Path(args.db) if args.db else settings_from(args).audit_db_path
+    return Path(args.db) if args.db else _settings(args).audit_db_path
 
 
 def _postgres(args: argparse.Namespace) -> tuple[str, str] | None:
@@ -88,21 +110,71 @@ def _postgres(args: argparse.Namespace) -> tuple[str, str] | None:
     if args.db:
         return None
     if args.dsn:
-        return args.dsn, args.schema or settings_from(args).audit.postgres_schema
-    audit = settings_from(args).audit
+        return args.dsn, args.schema or _settings(args).audit.postgres_schema
+    audit = _settings(args).audit
     if audit.sink == "postgres" and audit.postgres_dsn:
         return audit.postgres_dsn, args.schema or audit.postgres_schema
     return None
 
 
-def _verify(args: argparse.Namespace) -> int:
-    pg = _postgres(args)
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run one Postgres step (asyncio is imported only by the commands that read Postgres)."""
+    import asyncio
+
+    return asyncio.run(coro)
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """Store failures as exits: 3 when Postgres cannot be reached, else 1."""
     try:
-        report = asyncio.run(verify_postgres(*pg)) if pg else verify_sqlite(_db_path(args))
+        yield
+    except AuditStoreUnavailable as exc:
+        fail(str(exc), EXIT_UNAVAILABLE)
     except AuditStoreError as exc:
         fail(str(exc))
+
+
+def _verify(args: argparse.Namespace) -> int:
+    pg = _postgres(args)
+    with _store_errors():
+        if pg:
+            from gateway.db.audit_read import verify_postgres
+
+            report = _run(verify_postgres(*pg))
+        else:
+            from gateway.audit.verify import verify_sqlite
+
+            report = verify_sqlite(_db_path(args))
+    where = _redact(pg[0]) if pg else str(_db_path(args))
+    if args.json:
+        print_json(
+            {
+                "ok": report.ok,
+                "store": where,
+                "records": report.records,
+                "chains": [
+                    {
+                        "instance_id": c.instance_id,
+                        "records": c.records,
+                        "head_seq": c.head.seq,
+                        "head_hash": c.head.hash,
+                    }
+                    for c in report.chains
+                ],
+                "problem": None
+                if report.problem is None
+                else {
+                    "instance_id": report.problem.instance_id,
+                    "seq": report.problem.seq,
+                    "kind": report.problem.kind,
+                    "detail": report.problem.detail,
+                },
+            }
+        )
+        return EXIT_OK if report.ok else EXIT_FAILED
     if report.ok:
-        print(f"{report.summary()} [{_redact(pg[0]) if pg else _db_path(args)}]")
+        print(f"{report.summary()} [{where}]")
         return EXIT_OK
     print(report.summary(), file=sys.stderr)
     return EXIT_FAILED
@@ -115,6 +187,7 @@ def _export(args: argparse.Namespace) -> int:
             until=parse_time(args.until) if args.until else None,
             sub=args.sub,
             decision=args.decision,
+            status=args.status,
         )
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
@@ -125,6 +198,8 @@ def _export(args: argparse.Namespace) -> int:
             print(f"exported {count} records to {args.out}", file=sys.stderr)
         else:
             _export_to(args, _stdout(), filters)
+    except AuditStoreUnavailable as exc:
+        fail(str(exc), EXIT_UNAVAILABLE)
     except AuditStoreError as exc:
         fail(str(exc))
     except BrokenPipeError:  # `skein audit export | head` is fine
@@ -135,7 +210,9 @@ def _export(args: argparse.Namespace) -> int:
 def _export_to(args: argparse.Namespace, out: BinaryIO, filters: ExportFilter) -> int:
     pg = _postgres(args)
     if pg:
-        return asyncio.run(export_postgres(*pg, out, filters))
+        from gateway.db.audit_read import export_postgres
+
+        return _run(export_postgres(*pg, out, filters))
     with closing(open_log(_db_path(args))) as conn:
         return export_ndjson(conn, out, filters)
 
@@ -157,20 +234,22 @@ def _tail(args: argparse.Namespace) -> int:
     if args.n <= 0:
         fail("-n must be positive", EXIT_USAGE)
     pg = _postgres(args)
-    try:
+    with _store_errors():
         if pg:
-            events = asyncio.run(recent_postgres(*pg, args.n))
+            from gateway.db.audit_read import recent_postgres
+
+            events = _run(recent_postgres(*pg, args.n))
         else:
             with closing(open_log(_db_path(args))) as conn:
                 events = recent(conn, args.n)
-    except AuditStoreError as exc:
-        fail(str(exc))
     for event in events:
-        print(format_line(event))
+        print(orjson.dumps(event).decode() if args.json else format_line(event))
     return EXIT_OK
 
 
 def _query(args: argparse.Namespace) -> int:
+    from gateway.db.audit_admin import QueryFilter
+
     pg = _postgres(args)
     if args.limit <= 0:
         fail("--limit must be positive", EXIT_USAGE)
@@ -183,17 +262,20 @@ def _query(args: argparse.Namespace) -> int:
             decision=args.decision,
             reason=args.reason,
             model=args.model,
+            status=args.status,
             before=args.before,
         )
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
-    try:
+    with _store_errors():
         if pg is not None:
-            page = asyncio.run(query_postgres(*pg, filters, args.limit))
+            from gateway.db.audit_admin import query_postgres
+
+            page = _run(query_postgres(*pg, filters, args.limit))
         else:
+            from gateway.audit.query import query_sqlite
+
             page = query_sqlite(_db_path(args), filters, args.limit)
-    except AuditStoreError as exc:
-        fail(str(exc))
     for event in page.events:
         print(orjson.dumps(event).decode() if args.json else format_line(event))
     if page.next_before is not None:
@@ -207,13 +289,15 @@ def _prune(args: argparse.Namespace) -> int:
         cutoff = time.time() - parse_age(args.older_than)
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
-    try:
+    with _store_errors():
         if pg is not None:
-            removed = asyncio.run(prune_postgres(*pg, cutoff))
+            from gateway.db.audit_admin import prune_postgres
+
+            removed = _run(prune_postgres(*pg, cutoff))
         else:
+            from gateway.audit.query import prune_sqlite
+
             removed = prune_sqlite(_db_path(args), cutoff)
-    except AuditStoreError as exc:
-        fail(str(exc))
     for instance_id, count in sorted(removed.items()):
         print(f"chain {instance_id}: pruned {count} records (anchor kept for verify)")
     print(f"pruned {sum(removed.values())} records older than {args.older_than}")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
-from gateway.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
+from gateway.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_json_flag, fail, print_json
 from signing import (
     ALGORITHMS,
     BundleError,
@@ -50,6 +50,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     build.add_argument("--out", default="dist/bundle.tar.gz", help="output file (dist/bundle.tar.gz)")
     build.add_argument("--revision", help="manifest revision (default: a digest of the content)")
     build.add_argument("--no-git", action="store_true", help="do not record the git commit in the manifest")
+    add_json_flag(build)
     build.set_defaults(handler=_build)
 
     sign = actions.add_parser("sign", help="add .signatures.json to a bundle")
@@ -58,6 +59,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     sign.add_argument("--kid", help="key id (default: derived from the key)")
     sign.add_argument("--scope", help="scope claim the verifier must expect")
     sign.add_argument("--out", help="write here instead of signing in place")
+    add_json_flag(sign)
     sign.set_defaults(handler=_sign)
 
     check = actions.add_parser("verify", help="verify a bundle; exit 1 names the failed rule")
@@ -72,11 +74,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     check.add_argument("--repository", help="expected GitHub repository (owner/name)")
     check.add_argument("--staging", action="store_true", help="use Sigstore's staging trust root")
     check.add_argument("--trusted-root", help="Sigstore trusted_root.json (default: the embedded one)")
+    add_json_flag(check)
     check.set_defaults(handler=_verify)
 
     inspect = actions.add_parser("inspect", help="show revision, roots, files, signer, roles, packages")
     inspect.add_argument("bundle")
-    inspect.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json_flag(inspect)
     inspect.set_defaults(handler=_inspect)
 
 
@@ -85,7 +88,7 @@ def _build(args: argparse.Namespace) -> int:
     for directory in (policies, data):
         if not directory.is_dir():
             fail(f"{directory} is not a directory", EXIT_USAGE)
-    metadata = {} if args.no_git else git_metadata(policies)
+    metadata = {} if args.no_git else git_metadata(policies, data)
     try:
         raw = build_bundle(policies, data, revision=args.revision, metadata=metadata)
     except (BundleError, SchemaError) as exc:
@@ -93,7 +96,11 @@ def _build(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _write(out, raw)
     bundle = read_unverified(raw)
-    print(f"built {out}: revision={bundle.revision} files={len(bundle.files)} {bundle.digest}")
+    if args.json:
+        built = {"out": str(out), "revision": bundle.revision, "files": len(bundle.files)}
+        print_json({**built, "digest": bundle.digest, "metadata": metadata})
+    else:
+        print(f"built {out}: revision={bundle.revision} files={len(bundle.files)} {bundle.digest}")
     return EXIT_OK
 
 
@@ -108,7 +115,11 @@ def _sign(args: argparse.Namespace) -> int:
     out = Path(args.out or args.bundle)
     _write(out, signed)
     kid = args.kid or key_id(key.public_key())
-    print(f"signed {out}: kid={kid} {read_unverified(signed).digest}")
+    digest = read_unverified(signed).digest
+    if args.json:
+        print_json({"out": str(out), "kid": kid, "digest": digest})
+    else:
+        print(f"signed {out}: kid={kid} {digest}")
     return EXIT_OK
 
 
@@ -124,8 +135,23 @@ def _verify(args: argparse.Namespace) -> int:
         if args.sigstore_bundle:
             results.append(verify_sigstore(raw, _read(args.sigstore_bundle), _sigstore_policy(args)))
     except BundleError as exc:
+        if args.json:
+            print_json({"ok": False, "bundle": args.bundle, "reason": exc.reason, "error": str(exc)})
+            return EXIT_FAILED
         _rule_failed("verification failed", exc)
     bundle = results[0]
+    if args.json:
+        signers = [r.signer for r in results if r.signer is not None]
+        print_json(
+            {
+                "ok": True,
+                "bundle": args.bundle,
+                "revision": bundle.revision,
+                "digest": bundle.digest,
+                "signers": [{"method": s.method, "kid": s.kid, "alg": s.algorithm} for s in signers],
+            }
+        )
+        return EXIT_OK
     for result in results:
         signer = result.signer
         assert signer is not None  # verify() and verify_sigstore() always set it
@@ -142,7 +168,7 @@ def _inspect(args: argparse.Namespace) -> int:
     except BundleError as exc:
         _rule_failed("cannot inspect", exc)
     if args.json:
-        print(json.dumps(summary.to_json(), indent=2, sort_keys=True))
+        print_json(summary.to_json())
     else:
         print(_render(summary))
     return EXIT_OK

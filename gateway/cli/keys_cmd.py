@@ -11,7 +11,7 @@ import argparse
 import os
 from pathlib import Path
 
-from gateway.cli.common import EXIT_OK, EXIT_USAGE, fail
+from gateway.cli.common import EXIT_OK, EXIT_USAGE, add_json_flag, fail, print_json
 from signing import ALGORITHMS, BundleError, generate_key, key_id, load_public_key
 
 
@@ -23,10 +23,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     generate.add_argument("--alg", choices=ALGORITHMS, default="ES256", help="signing algorithm (ES256)")
     generate.add_argument("--out", required=True, help="path prefix: writes OUT.pem and OUT.pub.pem")
     generate.add_argument("--force", action="store_true", help="overwrite existing key files")
+    add_json_flag(generate)
     generate.set_defaults(handler=_generate)
 
     kid = actions.add_parser("kid", help="print the kid derived from a public key")
     kid.add_argument("pubkey", help="public key PEM")
+    add_json_flag(kid)
     kid.set_defaults(handler=_kid)
 
 
@@ -48,7 +50,10 @@ def _generate(args: argparse.Namespace) -> int:
     except OSError as exc:
         fail(f"cannot write keys: {exc}", EXIT_USAGE)
     kid = key_id(load_public_key(public_pem))
-    print(f"wrote {private_path} (private, 0600) and {public_path}; alg={args.alg} kid={kid}")
+    if args.json:
+        print_json({"private": str(private_path), "public": str(public_path), "alg": args.alg, "kid": kid})
+    else:
+        print(f"wrote {private_path} (private, 0600) and {public_path}; alg={args.alg} kid={kid}")
     return EXIT_OK
 
 
@@ -67,5 +72,8 @@ def _kid(args: argparse.Namespace) -> int:
         fail(f"cannot read {args.pubkey}: {exc.strerror}", EXIT_USAGE)
     except BundleError as exc:
         fail(str(exc), EXIT_USAGE)
-    print(key_id(key))
+    if args.json:
+        print_json({"pubkey": args.pubkey, "kid": key_id(key)})
+    else:
+        print(key_id(key))
     return EXIT_OK

@@ -1,9 +1,14 @@
 """`skein policy test | eval`: run the Rego tests, or ask the policy one question.
 
 ``test`` compiles ``policies/`` (tests included) with the bundle data from ``bundles/`` and
-runs every ``test_*`` rule; ``eval`` prints the decision for an input file. Exit codes: 0
-when all tests pass (or a decision was printed), 1 when a test fails or the policy does not
-compile, 2 for bad arguments or configuration.
+runs every ``test_*`` rule, like ``opa test``; ``--format`` picks text (failures show the
+expression where a test stopped and the input it used), json or junit (for CI). ``eval``
+prints the value of ``data.gateway.decision`` (or ``--query``) for an input file, from the
+source directories or from a bundle file (``--bundle``; its signature is not checked:
+``skein bundle verify`` does that). Exit codes: 0 when all tests pass (or a value was
+printed), 1 when a test fails or the policy does not compile, 2 for bad arguments.
+
+The engine library is imported inside the handlers only, so other commands never load it.
 """
 
 from __future__ import annotations
@@ -17,26 +22,38 @@ import orjson
 
 from gateway.bundle.source import DirectorySource, SourceError
 from gateway.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, settings_from
+from gateway.cli.policy_report import FORMATS, render
 from gateway.errors import GatewayError
-from gateway.policy.embedded import EmbeddedEngine
 from gateway.policy.rego_data import bundle_data
-from gateway.policy.rego_tests import RegoTestResult, RegoTestRunner, read_modules
+from signing import BundleError, read_unverified
+from signing.engine import bundle_profiles, policy_inputs
 from signing.schema import SchemaError
+
+DECISION_QUERY = "data.gateway.decision"
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     policy = commands.add_parser("policy", help="test and evaluate the Rego policies")
     actions = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
 
-    test = actions.add_parser("test", help="run the test_* rules of policies/*_test.rego")
+    test = actions.add_parser("test", help="run the test_* rules of policies/*_test.rego (as opa test)")
     _dirs(test)
-    test.add_argument("-v", "--verbose", action="store_true", help="print every test, not only failures")
+    test.add_argument(
+        "-v", "--verbose", action="store_true", help="text: print every test, not only failures"
+    )
     test.add_argument("-k", dest="match", help="only tests whose file::name contains this text")
+    test.add_argument("--format", choices=FORMATS, default="text", help="text (default), json or junit")
     test.set_defaults(handler=_test)
 
-    evaluate = actions.add_parser("eval", help="print data.gateway.decision for an input")
+    evaluate = actions.add_parser("eval", help="print data.gateway.decision (or --query) for an input")
     _dirs(evaluate)
     evaluate.add_argument("--input", "-i", required=True, help="JSON file with the policy input ('-': stdin)")
+    evaluate.add_argument(
+        "--bundle", "-b", help="evaluate this bundle file instead of the source directories"
+    )
+    evaluate.add_argument(
+        "--query", "-q", default=DECISION_QUERY, help=f"a document or expression (default: {DECISION_QUERY})"
+    )
     evaluate.set_defaults(handler=_eval)
 
 
@@ -53,6 +70,8 @@ def _source(args: argparse.Namespace) -> DirectorySource:
 
 
 def _test(args: argparse.Namespace) -> int:
+    from gateway.policy.rego_tests import RegoTestRunner, read_modules
+
     source = _source(args)
     try:
         content = source.read()
@@ -64,27 +83,45 @@ def _test(args: argparse.Namespace) -> int:
     if not runner.tests:
         fail(f"no test_* rules found in {source.policies_dir}/**/*_test.rego")
     results = runner.run_all(args.match)
-    for result in results:
-        if args.verbose or not result.passed:
-            print(_line(result))
-    failed = sum(not r.passed for r in results)
-    seconds = sum(r.seconds for r in results)
-    print(f"{len(results) - failed} passed, {failed} failed ({len(results)} tests, {seconds * 1000:.1f} ms)")
-    return EXIT_FAILED if failed else EXIT_OK
+    sys.stdout.write(render(results, args.format, verbose=args.verbose))
+    return EXIT_OK if all(r.passed for r in results) else EXIT_FAILED
 
 
 def _eval(args: argparse.Namespace) -> int:
+    from gateway.policy.interpreter import CompiledPolicy, EngineFault
+
     policy_input = _read_input(args.input)
     try:
-        content = _source(args).read()
-        engine = EmbeddedEngine(
-            content.policies, bundle_data(content.catalog, content.profiles), cache_size=0
-        )
-        decision = engine.evaluate(policy_input)
-    except (SourceError, SchemaError, GatewayError) as exc:
+        modules, data = _bundle(Path(args.bundle)) if args.bundle else _directory(args)
+        values = CompiledPolicy(modules, data).query(args.query, policy_input)
+    except (SourceError, SchemaError, GatewayError, BundleError) as exc:
         fail(_message(exc))
-    sys.stdout.buffer.write(orjson.dumps(decision, option=orjson.OPT_INDENT_2) + b"\n")
+    except EngineFault as fault:
+        fail(f"the engine failed: {fault.detail}")
+    # One value, as `opa eval` prints a document's; several (an expression with variables)
+    # as a list; none: undefined, which is printed as nothing and exit 1.
+    if not values:
+        print(f"{args.query} is undefined for this input", file=sys.stderr)
+        return EXIT_FAILED
+    value = values[0] if len(values) == 1 else values
+    sys.stdout.buffer.write(orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n")
     return EXIT_OK
+
+
+def _directory(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, Any]]:
+    content = _source(args).read()
+    return dict(content.policies), bundle_data(content.catalog, content.profiles)
+
+
+def _bundle(path: Path) -> tuple[dict[str, str], dict[str, Any]]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}", EXIT_USAGE)
+    bundle = read_unverified(raw)
+    bundle_profiles(bundle)  # the same validation the gateway applies
+    inputs = policy_inputs(bundle)
+    return dict(inputs.modules), dict(inputs.data)
 
 
 def _read_input(name: str) -> dict[str, Any]:
@@ -98,12 +135,6 @@ def _read_input(name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         fail(f"{name} must hold a JSON object (the policy input)", EXIT_USAGE)
     return value
-
-
-def _line(result: RegoTestResult) -> str:
-    status = "PASS" if result.passed else ("ERROR" if result.error else "FAIL")
-    detail = f": {result.error}" if result.error else ""
-    return f"{status} {result.test.id} ({result.seconds * 1000:.2f} ms){detail}"
 
 
 def _message(exc: Exception) -> str:

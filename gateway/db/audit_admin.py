@@ -1,8 +1,8 @@
 """Operator queries and retention on the Postgres audit log.
 
-Query: newest first, filtered by time range, principal, role, decision, reason and model,
+Query: newest first, filtered by time range, principal, role, decision, reason, model and status,
 paged by keyset (``before`` = the ``pos`` of the last row seen), so page 1000 costs what page
-1 costs. Every filter has an index (``0001_audit.sql``).
+1 costs. Every filter but status has an index (``0001_audit.sql``).
 
 Prune: retention must keep each chain verifiable, so it removes only a *prefix* of each
 chain (records are written in completion order, so a long stream started earlier may sit
@@ -45,6 +45,7 @@ class QueryFilter:
     decision: str | None = None  # "allow" | "deny"
     reason: str | None = None  # the main (first) reason code
     model: str | None = None  # served, else requested
+    status: int | None = None  # the HTTP status the caller got (not indexed: pair with a range)
     before: int | None = None  # paging: only rows stored before this pos
 
     def where(self) -> tuple[str, list[Any]]:
@@ -59,6 +60,7 @@ class QueryFilter:
             ("decision = $", self.decision),
             ("reason = $", self.reason),
             ("model = $", self.model),
+            ("(event::jsonb ->> 'status')::int = $", self.status),
             ("pos < $", self.before),
         ):
             if value is not None:

@@ -17,8 +17,8 @@ from typing import Any, BinaryIO, TypeVar
 import asyncpg
 import orjson
 
-from gateway.audit.export import ExportFilter
-from gateway.audit.sink import AuditStoreError
+from gateway.audit.export import POSTGRES_STATUS, ExportFilter
+from gateway.audit.sink import AuditStoreError, AuditStoreUnavailable
 from gateway.audit.sqlite import ChainHead
 from gateway.audit.verify import StoredRecord, VerifyReport, verify
 from gateway.db.migrate import SchemaError, check_schema, connect
@@ -70,7 +70,7 @@ async def open_reader(dsn: str, schema: str) -> asyncpg.Connection:
     try:
         conn = await connect(dsn, schema)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        raise AuditStoreError(f"cannot connect to the Postgres audit store: {exc}") from exc
+        raise AuditStoreUnavailable(f"cannot connect to the Postgres audit store: {exc}") from exc
     try:
         await check_schema(conn, schema)
     except SchemaError as exc:
@@ -92,7 +92,7 @@ async def verify_postgres(dsn: str, schema: str) -> VerifyReport:
 
 async def export_postgres(dsn: str, schema: str, out: BinaryIO, filters: ExportFilter) -> int:
     """Write matching records to ``out`` as NDJSON in storage order; returns how many."""
-    where, params = filters.where()
+    where, params = filters.where(status_sql=POSTGRES_STATUS)
     numbers = itertools.count(1)
     where = "".join(f"${next(numbers)}" if ch == "?" else ch for ch in where)
     conn = await open_reader(dsn, schema)

@@ -1,15 +1,15 @@
 """The SQLite ``ControllerStore`` (embedded default): one file, one dedicated thread.
 
-The tables mirror migration 0002 (JSON as text); the file's ``PRAGMA user_version`` is its
-schema version. Compare-and-set updates are single ``UPDATE ... WHERE status = ?``
-statements, atomic in SQLite as in Postgres.
+The tables mirror migrations 0002 and 0003 (JSON as text); the file's ``PRAGMA user_version``
+is its schema version, and a version-1 file is upgraded in place on open. Compare-and-set
+updates are single ``UPDATE ... WHERE status = ?`` statements, atomic in SQLite as in Postgres.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from pathlib import Path
@@ -17,10 +17,21 @@ from typing import Any, TypeVar
 
 import orjson
 
-from gateway.db.controller import Approval, ApprovalStatus, ControllerStoreError, Session, Task, TaskStatus
+from gateway.db.controller import (
+    Approval,
+    ApprovalStatus,
+    ControllerStoreError,
+    Notification,
+    Person,
+    Session,
+    SessionState,
+    Task,
+    TaskQuery,
+    TaskStatus,
+)
 
-SCHEMA_VERSION = 1
-_SCHEMA = """
+SCHEMA_VERSION = 2
+_SCHEMA_V1 = """
 CREATE TABLE controller_tasks (
     id TEXT PRIMARY KEY, tenant TEXT NOT NULL, created_by TEXT NOT NULL, to_role TEXT NOT NULL,
     title TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL, result TEXT,
@@ -39,8 +50,33 @@ CREATE TABLE controller_sessions (
 );
 CREATE INDEX controller_sessions_expiry ON controller_sessions (expires_at);
 """
+# Version 2: what migration 0003 adds on Postgres.
+_UPGRADE_V2 = """
+ALTER TABLE controller_tasks ADD COLUMN task_type TEXT NOT NULL DEFAULT 'task';
+CREATE INDEX controller_tasks_sender ON controller_tasks (tenant, created_by, created_at);
+ALTER TABLE controller_approvals ADD COLUMN task_id TEXT;
+ALTER TABLE controller_approvals ADD COLUMN approver_user TEXT;
+ALTER TABLE controller_approvals ADD COLUMN expires_at REAL;
+CREATE INDEX controller_approvals_task ON controller_approvals (task_id);
+CREATE INDEX controller_approvals_user ON controller_approvals (tenant, approver_user, status, created_at);
+ALTER TABLE controller_sessions ADD COLUMN state TEXT NOT NULL DEFAULT 'pending';
+ALTER TABLE controller_sessions ADD COLUMN updated_at REAL NOT NULL DEFAULT 0;
+CREATE TABLE controller_people (
+    tenant TEXT NOT NULL, user_id TEXT NOT NULL, reports_to TEXT, name TEXT NOT NULL,
+    role TEXT NOT NULL, email TEXT NOT NULL, department TEXT NOT NULL,
+    PRIMARY KEY (tenant, user_id)
+);
+CREATE INDEX controller_people_email ON controller_people (tenant, lower(email));
+CREATE TABLE controller_notifications (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, sender TEXT NOT NULL, target_role TEXT NOT NULL,
+    message TEXT NOT NULL, priority TEXT NOT NULL, created_at REAL NOT NULL
+);
+CREATE INDEX controller_notifications_inbox ON controller_notifications (tenant, target_role, created_at);
+"""
+_OPEN_SESSION = "('pending', 'active', 'paused')"
 _JSON = frozenset({"payload", "result", "data"})
-R = TypeVar("R", Task, Approval, Session)
+Record = Task | Approval | Session | Person | Notification
+R = TypeVar("R", Task, Approval, Session, Person, Notification)
 T = TypeVar("T")
 
 
@@ -48,11 +84,11 @@ def _columns(record_type: type) -> list[str]:
     return [f.name for f in fields(record_type)]
 
 
-def _row(record: Task | Approval | Session) -> tuple[Any, ...]:
-    values = (getattr(record, name) for name in _columns(type(record)))
+def _row(record: Record) -> tuple[Any, ...]:
+    names = _columns(type(record))
     return tuple(
         orjson.dumps(v).decode() if n in _JSON and v is not None else v
-        for n, v in zip(_columns(type(record)), values, strict=True)
+        for n, v in ((n, getattr(record, n)) for n in names)
     )
 
 
@@ -63,6 +99,15 @@ def _record(record_type: type[R], row: sqlite3.Row | None) -> R | None:
     names = row.keys()
     values = {k: orjson.loads(row[k]) if k in _JSON and row[k] is not None else row[k] for k in names}
     return record_type(**values)
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _after(table: str) -> str:
+    """Keyset paging: rows after the row with id ``?`` in (created_at, id) order."""
+    return f" AND (created_at, id) > (SELECT created_at, id FROM {table} WHERE id = ?)"
 
 
 class SqliteControllerStore:
@@ -95,8 +140,9 @@ class SqliteControllerStore:
             raise ControllerStoreError(
                 f"{self._path}: controller schema v{version} is newer than this gateway"
             )
-        if version == 0:
-            conn.executescript(f"BEGIN; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+        steps = {0: _SCHEMA_V1 + _UPGRADE_V2, 1: _UPGRADE_V2}.get(version)
+        if steps is not None:
+            conn.executescript(f"BEGIN; {steps} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
         self._conn = conn
 
     async def close(self) -> None:
@@ -105,9 +151,9 @@ class SqliteControllerStore:
             await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
         self._executor.shutdown(wait=True)
 
-    async def _insert(self, table: str, record: Task | Approval | Session, upsert: str = "") -> None:
+    async def _insert(self, table: str, record: Record, upsert: str = "") -> None:
         names = _columns(type(record))
-        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}){upsert}"
+        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({_marks(names)}){upsert}"
         await self._run(lambda c: c.execute(sql, _row(record)))
 
     async def _one(self, record_type: type[R], sql: str, *args: Any) -> R | None:
@@ -116,6 +162,10 @@ class SqliteControllerStore:
     async def _many(self, record_type: type[R], sql: str, *args: Any) -> list[R]:
         rows = await self._run(lambda c: c.execute(sql, args).fetchall())
         return [r for r in (_record(record_type, row) for row in rows) if r is not None]
+
+    async def _count(self, sql: str, *args: Any) -> int:
+        cursor = await self._run(lambda c: c.execute(sql, args))
+        return int(cursor.rowcount)
 
     # -- tasks --------------------------------------------------------------------------------
 
@@ -126,11 +176,30 @@ class SqliteControllerStore:
         return await self._one(Task, "SELECT * FROM controller_tasks WHERE id = ?", task_id)
 
     async def inbox(self, tenant: str, role: str, status: TaskStatus, limit: int) -> list[Task]:
-        sql = (
-            "SELECT * FROM controller_tasks WHERE tenant = ? AND to_role = ? AND status = ?"
-            " ORDER BY created_at, id LIMIT ?"
-        )
-        return await self._many(Task, sql, tenant, role, status, limit)
+        query = TaskQuery(tenant=tenant, to_roles=(role,), status=status, limit=limit)
+        return await self.list_tasks(query)
+
+    async def list_tasks(self, query: TaskQuery) -> list[Task]:
+        sql, args = "SELECT * FROM controller_tasks WHERE tenant = ?", [query.tenant]
+        who: list[str] = []
+        if query.to_roles is not None:
+            who.append(f"to_role IN ({_marks(query.to_roles) or 'NULL'})")
+            args.extend(query.to_roles)
+        if query.created_by is not None:
+            who.append("created_by = ?")
+            args.append(query.created_by)
+        if who:
+            sql += f" AND ({' OR '.join(who)})"
+        for column in ("status", "task_type"):
+            value = getattr(query, column)
+            if value is not None:
+                sql += f" AND {column} = ?"
+                args.append(value)
+        if query.after is not None:
+            sql += _after("controller_tasks")
+            args.append(query.after)
+        sql += " ORDER BY created_at, id LIMIT ?"
+        return await self._many(Task, sql, *args, query.limit)
 
     async def set_task_status(
         self,
@@ -162,18 +231,49 @@ class SqliteControllerStore:
         )
         return await self._many(Approval, sql, tenant, approver_role, limit)
 
+    async def approvals_for(
+        self,
+        tenant: str,
+        roles: Sequence[str],
+        user_id: str | None,
+        status: ApprovalStatus,
+        after: str | None,
+        limit: int,
+    ) -> list[Approval]:
+        sql = (
+            "SELECT * FROM controller_approvals WHERE tenant = ? AND status = ? AND (approver_user = ?"
+            f" OR (approver_user IS NULL AND approver_role IN ({_marks(roles) or 'NULL'})))"
+        )
+        args: list[Any] = [tenant, status, user_id, *roles]
+        if after is not None:
+            sql += _after("controller_approvals")
+            args.append(after)
+        return await self._many(Approval, sql + " ORDER BY created_at, id LIMIT ?", *args, limit)
+
+    async def task_approvals(self, task_id: str) -> list[Approval]:
+        sql = "SELECT * FROM controller_approvals WHERE task_id = ? ORDER BY created_at, id"
+        return await self._many(Approval, sql, task_id)
+
     async def decide_approval(
         self, approval_id: str, status: ApprovalStatus, decided_by: str, note: str | None, now: float
     ) -> Approval | None:
         sql = (
             "UPDATE controller_approvals SET status = ?, decided_by = ?, note = ?, decided_at = ?"
-            " WHERE id = ? AND status = 'pending' RETURNING *"
+            " WHERE id = ? AND status = 'pending' AND (expires_at IS NULL OR expires_at > ?) RETURNING *"
         )
-        return await self._one(Approval, sql, status, decided_by, note, now, approval_id)
+        return await self._one(Approval, sql, status, decided_by, note, now, approval_id, now)
 
     async def redeem_approval(self, approval_id: str) -> Approval | None:
-        sql = "UPDATE controller_approvals SET status = 'used' WHERE id = ? AND status = 'approved' RETURNING *"
+        sql = "UPDATE controller_approvals SET status = 'used' WHERE id = ? AND status = 'approved'"
+        sql += " RETURNING *"
         return await self._one(Approval, sql, approval_id)
+
+    async def expire_approvals(self, now: float) -> int:
+        return await self._count(
+            "UPDATE controller_approvals SET status = 'expired'"
+            " WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at <= ?",
+            now,
+        )
 
     # -- sessions -----------------------------------------------------------------------------
 
@@ -185,11 +285,66 @@ class SqliteControllerStore:
         sql = "SELECT * FROM controller_sessions WHERE id = ? AND expires_at > ?"
         return await self._one(Session, sql, session_id, now)
 
+    async def find_session(self, session_id: str) -> Session | None:
+        return await self._one(Session, "SELECT * FROM controller_sessions WHERE id = ?", session_id)
+
+    async def set_session_state(
+        self, session_id: str, expected: SessionState, state: SessionState, now: float
+    ) -> Session | None:
+        sql = (
+            "UPDATE controller_sessions SET state = ?, updated_at = ? WHERE id = ? AND state = ? RETURNING *"
+        )
+        return await self._one(Session, sql, state, now, session_id, expected)
+
+    async def expire_sessions(self, now: float) -> int:
+        return await self._count(
+            "UPDATE controller_sessions SET state = 'expired', updated_at = ?"
+            f" WHERE expires_at <= ? AND state IN {_OPEN_SESSION}",
+            now,
+            now,
+        )
+
     async def delete_session(self, session_id: str) -> None:
         await self._run(lambda c: c.execute("DELETE FROM controller_sessions WHERE id = ?", (session_id,)))
 
     async def purge_sessions(self, now: float) -> int:
-        cursor = await self._run(
-            lambda c: c.execute("DELETE FROM controller_sessions WHERE expires_at <= ?", (now,))
-        )
-        return int(cursor.rowcount)
+        return await self._count("DELETE FROM controller_sessions WHERE expires_at <= ?", now)
+
+    # -- the org chart ------------------------------------------------------------------------
+
+    async def replace_people(self, tenant: str, people: Sequence[Person]) -> int:
+        names = _columns(Person)
+        insert = f"INSERT INTO controller_people ({', '.join(names)}) VALUES ({_marks(names)})"
+
+        def replace(conn: sqlite3.Connection) -> int:
+            with conn:  # one transaction: readers see the old chart or the new one
+                conn.execute("BEGIN")
+                conn.execute("DELETE FROM controller_people WHERE tenant = ?", (tenant,))
+                conn.executemany(insert, [_row(p) for p in people])
+            return len(people)
+
+        return await self._run(replace)
+
+    async def get_person(self, tenant: str, user_id: str) -> Person | None:
+        sql = "SELECT * FROM controller_people WHERE tenant = ? AND user_id = ?"
+        return await self._one(Person, sql, tenant, user_id)
+
+    async def person_by_email(self, tenant: str, email: str) -> Person | None:
+        sql = "SELECT * FROM controller_people WHERE tenant = ? AND lower(email) = lower(?) ORDER BY user_id"
+        return await self._one(Person, sql + " LIMIT 1", tenant, email)
+
+    # -- notifications ------------------------------------------------------------------------
+
+    async def add_notification(self, notification: Notification) -> None:
+        await self._insert("controller_notifications", notification)
+
+    async def notifications_for(
+        self, tenant: str, roles: Sequence[str], after: str | None, limit: int
+    ) -> list[Notification]:
+        sql = "SELECT * FROM controller_notifications WHERE tenant = ?"
+        sql += f" AND target_role IN ({_marks(roles) or 'NULL'})"
+        args: list[Any] = [tenant, *roles]
+        if after is not None:
+            sql += _after("controller_notifications")
+            args.append(after)
+        return await self._many(Notification, sql + " ORDER BY created_at, id LIMIT ?", *args, limit)

@@ -228,7 +228,8 @@ class Embed(_Base):
         inputs = raw if isinstance(raw, list) else [raw]
         vectors = [echo.vector(orjson.dumps(item)) for item in inputs]
         count = echo.token_counts(body, "")[0]
-        return echo.json_answer({"model": body["model"], "embeddings": vectors, "prompt_eval_count": count})
+        answer = {"model": body["model"], "embeddings": vectors, "prompt_eval_count": count}
+        return echo.json_answer({**answer, "echo": {"received": body}})  # what left the building
 
 
 def _echo(body: JsonObject, text: str, stream: bool, piece: Any) -> UpstreamResponse:

@@ -155,7 +155,8 @@ class ChatCompletions:
         stream = f.flag(body, "stream")
         if f.optional(body, "stream_options", dict, "stream_options") is not None:
             f.flag(body["stream_options"], "include_usage", "stream_options.include_usage")
-        choices = f.optional(body, "n", int, "n") or 1
+        choices = f.optional(body, "n", int, "n")
+        choices = 1 if choices is None else choices
         if not 1 <= choices <= _MAX_CHOICES:
             raise f.invalid("n", f"must be between 1 and {_MAX_CHOICES}")
         cap = f.largest_cap(f.token_cap(body, "max_tokens"), f.token_cap(body, "max_completion_tokens"))

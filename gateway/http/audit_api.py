@@ -8,6 +8,7 @@ previous page) and ``limit`` (1-1000, default 100). Reading the audit log is its
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -66,15 +67,10 @@ class RequireAuditor(Stage):
 
 
 def _filters(params: Mapping[str, str]) -> tuple[QueryFilter, int]:
-    try:
-        since = _time(params["since"]) if "since" in params else None
-        until = _time(params["until"]) if "until" in params else None
-        before = int(params["before"]) if "before" in params else None
-        limit = int(params.get("limit", "100"))
-    except ValueError as exc:
-        raise BadRequest(f"bad query parameter: {exc}", reason="invalid_request") from exc
-    if not 1 <= limit <= _MAX_LIMIT:
-        raise BadRequest(f"limit must be between 1 and {_MAX_LIMIT}", reason="invalid_request")
+    since = _time(params, "since")
+    until = _time(params, "until")
+    before = _integer(params, "before", 0, _MAX_POSITION)
+    limit = _integer(params, "limit", 1, _MAX_LIMIT)
     decision = params.get("decision")
     if decision not in (None, "allow", "deny"):
         raise BadRequest("decision must be allow or deny", reason="invalid_request")
@@ -88,12 +84,40 @@ def _filters(params: Mapping[str, str]) -> tuple[QueryFilter, int]:
         model=params.get("model"),
         before=before,
     )
-    return filters, limit
+    return filters, 100 if limit is None else limit
 
 
-def _time(text: str) -> float:
-    """Unix seconds or ISO 8601 (UTC when no zone is given)."""
+# Out-of-range values would reach the database and fail there (a 500): refuse them here.
+# Messages name the parameter, never echo its value or a parser's words.
+_MAX_POSITION = 2**63 - 1  # a BIGINT / SQLite INTEGER
+_MAX_TIME = 253402300799.0  # 9999-12-31T23:59:59Z: what a Postgres or Python date can hold
+
+
+def _integer(params: Mapping[str, str], name: str, low: int, high: int) -> int | None:
+    text = params.get(name)
+    if text is None:
+        return None
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else None
+    if value is None or not low <= value <= high:
+        raise BadRequest(f"{name} must be an integer from {low} to {high}", reason="invalid_request")
+    return value
+
+
+def _time(params: Mapping[str, str], name: str) -> float | None:
+    """Unix seconds or ISO 8601 (UTC when no zone is given), from 1970 to 9999."""
+    text = params.get(name)
+    if text is None:
+        return None
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        return parse_time(text)
+        try:
+            value = parse_time(text)
+        except (ValueError, OverflowError):
+            value = math.nan
+    if not 0 <= value <= _MAX_TIME:  # also false for NaN
+        raise BadRequest(
+            f"{name} must be unix seconds or an ISO 8601 date or time between 1970 and 9999",
+            reason="invalid_request",
+        )
+    return value

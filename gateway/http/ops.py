@@ -53,8 +53,15 @@ async def jwks(request: Request) -> Response:
 
 
 async def openid_configuration(request: Request) -> Response:
+    """Dev mode's discovery document. The JWKS address is never built from the Host header (a
+    caller could point verifiers at its own keys): it is ``server.public_url`` when set, else
+    the address of the socket the request arrived on."""
     gw: Gateway = request.state.gateway
     if gw.authenticator.dev_key is None:
         return error_response(NotFound("dev mode is off: this gateway issues no tokens"), {})
-    base = str(request.base_url).rstrip("/")
-    return JSONResponse({"issuer": gw.settings.dev.issuer, "jwks_uri": f"{base}/.well-known/jwks.json"})
+    base = gw.settings.server.public_url
+    if base is None:
+        host, port = request.scope.get("server") or (gw.settings.server.host, gw.settings.server.port)
+        base = f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
+    jwks_uri = base.rstrip("/") + "/.well-known/jwks.json"
+    return JSONResponse({"issuer": gw.settings.dev.issuer, "jwks_uri": jwks_uri})

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from gateway.call import Call
 from gateway.dialects.base import Dialect
-from gateway.errors import PayloadTooLarge
+from gateway.errors import ClientDisconnected, PayloadTooLarge
 from gateway.services import Gateway
 from gateway.trail import Trail
 
@@ -33,12 +33,23 @@ def model_route(dialect: Dialect) -> Handler:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refusing it as soon as it passes ``limit`` (chunked uploads included)."""
-    parts: list[bytes] = []
-    size = 0
-    async for part in request.stream():
-        size += len(part)
-        if size > limit:
-            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
-        parts.append(part)
-    return b"".join(parts)
+    """The whole body, refusing it as soon as it passes ``limit`` (chunked uploads included).
+
+    With a Content-Length (already checked against the limit by the read stage) the server
+    hands the body over in one piece: read it directly."""
+    try:
+        if "content-length" in request.headers:
+            body = await request.body()
+            if len(body) > limit:
+                raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
+            return body
+        parts: list[bytes] = []
+        size = 0
+        async for part in request.stream():
+            size += len(part)
+            if size > limit:
+                raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
+            parts.append(part)
+        return b"".join(parts)
+    except ClientDisconnect as exc:  # gone mid-upload, or cut by the server's body timeout
+        raise ClientDisconnected("the client left before its request body arrived") from exc

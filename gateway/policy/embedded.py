@@ -1,112 +1,102 @@
-"""The embedded engine: Rego compiled once per bundle by regopy (rego-cpp), queried in process.
+"""The embedded engine: Rego compiled once per bundle by regorus, queried in process.
 
-One ``EmbeddedEngine`` belongs to one bundle: the modules and data are compiled into a
-regopy ``Bundle`` with the single entry point ``gateway/decision`` when the engine is made,
-and each call only sets the input and runs that plan. A bundle swap makes a new engine, so
-a compiled plan (and its decision cache) never outlives the data it was built from.
+One ``EmbeddedEngine`` belongs to one bundle: the modules and data are compiled when the
+engine is made, and each call only sets the input and evaluates ``data.gateway.decision``.
+A bundle swap makes a new engine, so a compiled policy (and its decision cache) never
+outlives the data it was built from.
 
-The interpreter is not safe for concurrent use, so one lock serialises every call. Calls
-stay on the event loop thread: a decision takes well under a millisecond, less than the
-cost of handing it to a worker thread (see docs/policy-guide.md, "Performance").
+A fault inside the engine (an error it reports, a Rust panic) fails that one request closed
+with ``503 policy_engine_error`` and is counted (``on_fault``); the process and the next
+request are unaffected. What bounds an evaluation: the input's size and depth (below); the
+engine offers no time or instruction limit through its Python API, so a policy that is slow
+on some input is caught before it serves, by the load-time exercise in a separate process
+(``gateway.policy.exercise``), not here. docs/policy-guide.md, "Engine faults", has the rest.
+
+The engine is not safe for concurrent use, so one lock serialises every call, and it is
+bound to the thread that made it (regorus's Python objects are "unsendable": used or
+dropped on another thread, they raise). So an ``EmbeddedEngine`` is made and used on the
+event loop thread: a decision takes a fraction of a millisecond, less than the cost of
+handing it to a worker thread (docs/policy-guide.md, "Performance").
 """
 
 from __future__ import annotations
 
-import re
+import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
-
-from regopy import Bundle, Input, Interpreter, LogLevel, RegoError
 
 from gateway.domain import Decision
 from gateway.errors import Unavailable
 from gateway.policy.cache import DecisionCache, cache_key
-from gateway.policy.engine import ENTRYPOINT, PolicyCompileError, parse_decision
-from gateway.policy.rego_data import rego_json
+from gateway.policy.engine import ENTRYPOINT, parse_decision
+from gateway.policy.interpreter import CompiledPolicy, EngineFault, FaultKind
 
-# rego-cpp reports errors as an s-expression: (error 9:file.rego|offset|length (errormsg N:text)
-_ERROR = re.compile(r"\(error \d+:([^|]*)\|(\d+)\|\d+\s*\(errormsg \d+:([^)]*)\)")
+log = logging.getLogger("skein.policy")
+
+DECISION_PATH = "data." + ENTRYPOINT.replace("/", ".")  # data.gateway.decision
+# An input is a few identifiers and numbers; anything near this is a pipeline bug or an
+# attack, and evaluation cost grows with it. Depth is bounded by the JSON encoder (255).
+MAX_INPUT_BYTES = 256 * 1024
+
+FaultCounter = Callable[[FaultKind], None]
 
 
 class EmbeddedEngine:
     """``decide`` for one compiled bundle, with an LRU decision cache in front."""
 
     def __init__(
-        self, modules: Mapping[str, str], data: Mapping[str, Any], *, cache_size: int = 4096
+        self,
+        modules: Mapping[str, str],
+        data: Mapping[str, Any],
+        *,
+        cache_size: int = 4096,
+        on_fault: FaultCounter | None = None,
     ) -> None:
-        self._interpreter, self._bundle = compile_policy(modules, data, [ENTRYPOINT])
+        self._policy = CompiledPolicy(modules, data)
         self._lock = threading.Lock()
+        self._on_fault = on_fault
         self.cache = DecisionCache(cache_size)
 
     async def decide(self, policy_input: dict[str, Any]) -> Decision:
         return self.decide_sync(policy_input)
 
     def decide_sync(self, policy_input: dict[str, Any]) -> Decision:
-        try:
-            key = cache_key(policy_input)
-        except TypeError as exc:  # not JSON: a pipeline bug, and never an allow
-            raise Unavailable(f"policy input is not JSON: {exc}", reason="policy_engine_error") from exc
+        key = _checked_key(policy_input)
         with self._lock:
             decision = self.cache.get(key)
             if decision is None:
-                decision = parse_decision(self._evaluate(ENTRYPOINT, policy_input))
+                decision = parse_decision(self._evaluate(policy_input))
                 self.cache.put(key, decision)
         return decision
 
     def evaluate(self, policy_input: dict[str, Any]) -> Any:
         """The raw decision document (no cache): for ``skein policy eval`` and tests."""
+        _checked_key(policy_input)
         with self._lock:
-            return self._evaluate(ENTRYPOINT, policy_input)
+            return self._evaluate(policy_input)
 
-    def _evaluate(self, entrypoint: str, policy_input: dict[str, Any]) -> Any:
-        return query(self._interpreter, self._bundle, entrypoint, policy_input)
+    def _evaluate(self, policy_input: dict[str, Any]) -> Any:
+        try:
+            return self._policy.evaluate(DECISION_PATH, policy_input)
+        except EngineFault as fault:
+            if self._on_fault is not None:
+                self._on_fault(fault.kind)
+            log.error("policy engine fault (%s): %s", fault.kind, fault.detail, extra={"fault": fault.kind})
+            # The caller learns that the engine failed, not how: the detail is in the log.
+            raise Unavailable(
+                "the policy engine failed on this request", reason="policy_engine_error"
+            ) from fault
 
 
-def compile_policy(
-    modules: Mapping[str, str], data: Mapping[str, Any], entrypoints: list[str]
-) -> tuple[Interpreter, Bundle]:
-    """Compile modules + data into a plan for ``entrypoints``; errors name file and line."""
-    interpreter = Interpreter()
-    interpreter.log_level = LogLevel.NONE  # rego-cpp would print errors on stdout; we raise them
+def _checked_key(policy_input: dict[str, Any]) -> bytes:
     try:
-        for name in sorted(modules):
-            interpreter.add_module(name, modules[name])
-        interpreter.add_data_json(rego_json(data))
-        bundle = interpreter.build(None, entrypoints)
-    except RegoError as exc:
-        raise PolicyCompileError(f"policy does not compile: {describe_error(exc, modules)}") from exc
-    if not bundle.ok():
-        raise PolicyCompileError("policy does not compile (rego-cpp gave no details)")
-    return interpreter, bundle
-
-
-def query(interpreter: Interpreter, bundle: Bundle, entrypoint: str, policy_input: Any) -> Any:
-    """Run one entry point; the document's value, or None when it is undefined."""
-    try:
-        interpreter.set_input(Input(policy_input))
-        output = interpreter.query_bundle_entrypoint(bundle, entrypoint)
-    except (RegoError, TypeError, ValueError) as exc:
-        raise Unavailable(f"policy engine error: {exc}", reason="policy_engine_error") from exc
-    if not output.ok():
-        raise Unavailable(f"policy engine error: {_first_line(str(output))}", reason="policy_engine_error")
-    if not output.results or not output.results[0].expressions:
-        return None
-    return output.results[0].expressions[0]
-
-
-def describe_error(exc: Exception, modules: Mapping[str, str]) -> str:
-    """``file:line:col: message`` for each error rego-cpp reported (deduplicated)."""
-    found: list[str] = []
-    for name, offset, message in _ERROR.findall(str(exc)):
-        source = modules.get(name, "")
-        before = source[: int(offset)]
-        line, col = before.count("\n") + 1, int(offset) - (before.rfind("\n") + 1) + 1
-        text = f"{name}:{line}:{col}: {message}" if name in modules else f"{name or '?'}: {message}"
-        if text not in found:
-            found.append(text)
-    return "; ".join(found) if found else _first_line(str(exc))
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else "unknown error"
+        key = cache_key(policy_input)
+    except TypeError as exc:  # not JSON (or nested too deep): a pipeline bug, and never an allow
+        raise Unavailable(f"policy input is not JSON: {exc}", reason="policy_engine_error") from exc
+    if len(key) > MAX_INPUT_BYTES:
+        raise Unavailable(
+            f"policy input is {len(key)} bytes, above the {MAX_INPUT_BYTES} byte bound",
+            reason="policy_engine_error",
+        )
+    return key

@@ -17,9 +17,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.approvals import HEADER as APPROVAL_HEADER
-from gateway.approvals import ApprovalGate, approver_for, fingerprint, presented
+from gateway.approvals import ApprovalGate, fingerprint, presented
+from gateway.bundle.store import ActiveBundle
 from gateway.call import Call
-from gateway.domain import Decision
+from gateway.domain import CallView, Decision
 from gateway.errors import Forbidden, GatewayError, RateLimited, Reason
 from gateway.stages.base import Stage
 from gateway.stages.guardrails import MODEL_ACTIONS, model_decision_problem
@@ -30,6 +31,7 @@ from gateway.trail import new_id
 MODEL_ALIASES = frozenset({"default", "lead", "worker"})
 #: Refusals that mean "not now" rather than "not you": the same status from policy and Redis.
 QUOTA_REASONS = frozenset({"budget_exceeded", "rate_limited"})
+_CHECK_CACHE_LIMIT = 4096
 
 
 class Decide(Stage):
@@ -38,6 +40,8 @@ class Decide(Stage):
     def __init__(self, usage: UsageStore, approvals: ApprovalGate | None = None) -> None:
         self._usage = usage
         self._approvals = approvals
+        self._checks: dict[tuple[object, ...], str | None] = {}
+        self._clock = _UtcSeconds()
 
     async def enter(self, call: Call) -> None:
         bundle, view = call.bundle, call.view
@@ -53,7 +57,7 @@ class Decide(Stage):
         decision = await bundle.engine.decide(policy_input)
         call.trail.decision, call.trail.decision_id = decision, new_id()
         if decision.allow and view.action in MODEL_ACTIONS:
-            problem = model_decision_problem(decision, view, bundle, call.principal.roles)
+            problem = self._checked(decision, view, bundle, call.principal.roles)
             if problem is not None:
                 reason = Reason("decision_invalid", f"the policy's decision was refused: {problem}")
                 decision = Decision(
@@ -90,9 +94,21 @@ class Decide(Stage):
             "model": decision.model,
             "request_id": trail.request_id,
         }
-        refused = await self._approvals.request(principal, approver_for(profiles), subject, bound_to, payload)
+        refused = await self._approvals.request(principal, profiles, subject, bound_to, payload)
         trail.resource["approval_id"] = refused.details["approval_id"]
         raise refused
+
+    def _checked(
+        self, decision: Decision, view: CallView, bundle: ActiveBundle, roles: tuple[str, ...]
+    ) -> str | None:
+        """``model_decision_problem``, remembered: the same decision for the same call shape
+        (decisions come from a cache, so they repeat) is checked once per bundle."""
+        key = (bundle.revision, roles, view.model, view.max_tokens, decision)
+        if key not in self._checks:
+            if len(self._checks) >= _CHECK_CACHE_LIMIT:
+                self._checks.clear()
+            self._checks[key] = model_decision_problem(decision, view, bundle, roles)
+        return self._checks[key]
 
     async def policy_input(self, call: Call) -> dict[str, Any]:
         """The policy contract's input (docs/policy-guide.md)."""
@@ -109,8 +125,22 @@ class Decide(Stage):
                 "input_tokens_estimate": view.input_tokens_estimate,
             },
             "usage": coarse_usage(await self._usage.snapshot(principal.tenant, principal.sub)),
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "time": self._clock.now(),
         }
+
+
+class _UtcSeconds:
+    """The policy input's time (RFC 3339, UTC, whole seconds), formatted once per second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def now(self) -> str:
+        second = int(time.time())
+        if second != self._second:
+            self._second, self._text = second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+        return self._text
 
 
 def refusal(decision: Decision) -> GatewayError:

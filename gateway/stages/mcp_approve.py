@@ -9,7 +9,7 @@ an approval is filed and the call is refused with its id.
 
 from __future__ import annotations
 
-from gateway.approvals import ApprovalGate, approver_for
+from gateway.approvals import ApprovalGate
 from gateway.call import Call
 from gateway.errors import GatewayError
 from gateway.mcp import names
@@ -50,7 +50,7 @@ class ApproveMcp(Stage):
             "request_id": trail.request_id,
         }
         refusal: GatewayError = await self._gate.request(
-            principal, approver_for(profiles, subject), subject, mcp.arguments_sha256, payload
+            principal, profiles, subject, mcp.arguments_sha256, payload
         )
         mcp.approval_id = trail.resource["approval_id"] = str(refusal.details["approval_id"])
         raise refusal

@@ -199,3 +199,34 @@ async def test_error_messages_never_echo_the_token(
 async def test_issued_in_the_future(authenticator: Authenticator, token_issuer: TokenIssuer) -> None:
     token = token_issuer.mint(iat=int(time.time()) + 3600)
     assert await reason_of(authenticator.authenticate(bearer(token))) == "token_not_yet_valid"
+
+
+def _far_future() -> int:
+    return int(time.time()) + 3600
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("exp", lambda: str(_far_future())),  # finding 6: a string exp was accepted
+        ("exp", lambda: True),  # a bool is an int to Python, never a NumericDate
+        ("exp", lambda: [_far_future()]),
+        ("nbf", lambda: str(int(time.time()) - 60)),
+        ("iat", lambda: str(int(time.time()))),
+        ("iat", lambda: False),
+    ],
+)
+async def test_time_claims_must_be_numbers(
+    authenticator: Authenticator, token_issuer: TokenIssuer, claim: str, value: Any
+) -> None:
+    # A real signature from the issuer: only the claim's JSON type is wrong.
+    token = token_issuer.mint(**{claim: value()})
+    assert await reason_of(authenticator.authenticate(bearer(token))) == "malformed_token"
+
+
+async def test_float_time_claims_are_numeric_dates(
+    authenticator: Authenticator, token_issuer: TokenIssuer
+) -> None:
+    now = time.time()
+    token = token_issuer.mint(exp=now + 3600.5, nbf=now - 1.5, iat=now - 0.5)
+    assert (await authenticator.authenticate(bearer(token))).sub == "alice"

@@ -86,10 +86,10 @@ async def test_bad_profile_keeps_the_last_good_bundle(tree: Path) -> None:
 async def test_policy_syntax_error_keeps_the_last_good_bundle(tree: Path) -> None:
     store = _store(tree)
     good = await _load(store)
-    (tree / "policies" / "broken.rego").write_text("package gateway\n\nbroken if {\n")
+    (tree / "policies" / "broken.rego").write_text("package gateway\n\nbroken if {\n\tx := := 1\n}\n")
     with pytest.raises(BundleError) as info:
         await store.load()
-    assert "broken.rego:3:" in str(info.value) and info.value.reason == "policy_compile_error"
+    assert "broken.rego:4:" in str(info.value) and info.value.reason == "policy_compile_error"
     assert store.current() is good
 
 
@@ -130,6 +130,7 @@ class _Metrics:
         self.counted: list[str] = []
         self.bundle: tuple[str, str] | None = None
         self.roles: list[str] = []
+        self.faults: list[str] = []
 
     def observe_bundle_load(self, ok: bool, seconds: float) -> None:
         self.loads.append(ok)
@@ -139,6 +140,9 @@ class _Metrics:
 
     def set_bundle(self, revision: str, digest: str) -> None:
         self.bundle = (revision, digest)
+
+    def count_policy_fault(self, kind: str) -> None:
+        self.faults.append(kind)
 
     def set_known_labels(self, *, models: object, roles: object) -> None:
         self.roles = sorted(roles)  # type: ignore[call-overload]

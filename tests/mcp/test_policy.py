@@ -126,14 +126,10 @@ def test_a_decision_within_the_profiles_stands() -> None:
     assert mcp_decision_problem(listed, "mcp.connect", {"server": "github"}, [DEV]) is None
 
 
-def test_the_approver_is_named_by_the_profiles_that_ask_for_the_approval() -> None:
-    from gateway.approvals import approver_for
-    from gateway.errors import Forbidden
+def test_the_profiles_that_ask_for_an_approval_name_its_approver_first() -> None:
+    from gateway.approvals import asking_first
 
     asks = profile(role="dev", approvals={"tools": ["github__merge_pr"], "approver_role": "manager"})
     other = profile(role="aaa", approvals={"tools": [], "approver_role": "finance"})
-    assert approver_for([other, asks], "github__merge_pr") == "manager"  # the role that asks comes first
-    assert approver_for([other, asks]) == "finance"  # no subject: by role name
-    with pytest.raises(Forbidden) as refused:
-        approver_for([profile(role="x")], "github__merge_pr")
-    assert refused.value.reason == "approval_unavailable"
+    assert asking_first([other, asks], "github__merge_pr") == [asks, other]
+    assert asking_first([asks, other], None) == [other, asks]  # no subject: by role name

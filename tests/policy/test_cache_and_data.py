@@ -1,12 +1,9 @@
-"""The decision cache's bounds and TTL, and the rego-cpp-safe JSON encoding of bundle data."""
+"""The decision cache's bounds and TTL."""
 
 from __future__ import annotations
 
-import orjson
-
 from gateway.domain import Decision
 from gateway.policy.cache import DecisionCache, cache_key
-from gateway.policy.rego_data import rego_json
 
 
 def test_key_is_canonical_and_ignores_time() -> None:
@@ -23,9 +20,3 @@ def test_entries_expire() -> None:
     assert cache.get(b"k") is not None
     now[0] = 121
     assert cache.get(b"k") is None
-
-
-def test_rego_json_writes_plain_floats() -> None:
-    text = rego_json({"p": [2e-05, 1e20, 0.5, 3, True, None, 'q"s']})
-    assert text.startswith('{"p":[0.00002,100000000000000000000.0,0.5,3,true,null,')
-    assert orjson.loads(text) == {"p": [2e-05, 1e20, 0.5, 3, True, None, 'q"s']}

@@ -32,11 +32,13 @@ def test_a_failing_test_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 def test_a_syntax_error_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     shutil.copytree(POLICIES, tmp_path / "policies")
-    (tmp_path / "policies" / "models.rego").write_text("package gateway\n\nimport rego.v1\n\nbroken if {\n")
+    (tmp_path / "policies" / "models.rego").write_text(
+        "package gateway\n\nimport rego.v1\n\nbroken if {\n\tx := := 1\n}\n"
+    )
     with pytest.raises(SystemExit) as info:
         main(["policy", "test", "--dir", str(tmp_path / "policies"), "--bundles", str(BUNDLES)])
     assert info.value.code == 1
-    assert "models.rego:5:" in capsys.readouterr().err
+    assert "models.rego:6:" in capsys.readouterr().err
 
 
 def test_eval_prints_the_decision(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -32,7 +32,7 @@ async def test_allow_returns_a_typed_decision(engine: EmbeddedEngine) -> None:
         (chat(["finance"], "gpt-4o-mini", request={"max_tokens": 5000}), "max_tokens_exceeded"),
         (chat(["finance"], "gpt-4o-mini", usage={"spend_today_usd": 25.0}), "budget_exceeded"),
         (chat(["developer", "legal"], "gpt-4o"), "provider_forbidden"),
-        ({"principal": {"roles": ["finance"]}, "action": "approval.decide"}, "no_rule_matched"),
+        ({"principal": {"roles": ["finance"]}, "action": "rocket.launch"}, "no_rule_matched"),
     ],
 )
 async def test_each_deny_rule(engine: EmbeddedEngine, policy_input: dict[str, Any], code: str) -> None:
@@ -116,11 +116,14 @@ async def test_no_downshift_without_daily_budget(fixture_engine: Make) -> None:
 
 
 def test_syntax_error_names_file_and_line(sample: BundleContent, sample_data: dict[str, Any]) -> None:
-    broken = {**sample.policies, "broken.rego": "package gateway\n\nimport rego.v1\n\noops if {\n"}
+    broken = {
+        **sample.policies,
+        "broken.rego": "package gateway\n\nimport rego.v1\n\noops if {\n\tx := := 1\n}\n",
+    }
     with pytest.raises(PolicyCompileError) as info:
         EmbeddedEngine(broken, sample_data)
     assert info.value.reason == "policy_engine_error"
-    assert "broken.rego:5:" in info.value.message
+    assert "broken.rego:6:" in info.value.message
 
 
 async def test_undefined_decision_fails_closed(sample_data: dict[str, Any]) -> None:

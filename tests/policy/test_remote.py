@@ -1,9 +1,15 @@
-"""The remote engine: against a real ``opa`` binary when one is on PATH (never a fake OPA),
-plus the network failures that need no OPA at all (nothing listening, nobody answering)."""
+"""The remote engine: against a real OPA (never a fake one), plus the network failures that
+need no OPA at all (nothing listening, nobody answering).
+
+The parity cases run whenever an OPA is at hand: ``OPA_URL`` names a running server (which
+must have loaded the sample bundle: ``opa run --server policies/ <data dir>``, see
+docs/policy-guide.md), or an ``opa`` binary on PATH is started here. Without either they
+skip; the differential test (test_differential.py) compares with OPA's engine every run."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -20,6 +26,7 @@ from gateway.policy.remote import RemoteEngine
 from tests.policy.conftest import chat
 
 OPA = shutil.which("opa")
+OPA_URL = os.environ.get("OPA_URL")
 
 
 def _free_port() -> int:
@@ -58,8 +65,11 @@ async def test_silent_server_times_out() -> None:
 def opa_server(
     tmp_path_factory: pytest.TempPathFactory, sample: BundleContent, sample_data: dict[str, Any]
 ) -> Iterator[str]:
+    if OPA_URL:
+        yield OPA_URL.rstrip("/")
+        return
     if OPA is None:
-        pytest.skip("no `opa` binary on PATH; the remote engine is only tested against a real OPA")
+        pytest.skip("neither OPA_URL nor an `opa` binary on PATH: the remote engine needs a real OPA")
     root = tmp_path_factory.mktemp("opa-bundle")
     for name, source in sample.policies.items():
         (root / name).write_text(source)
@@ -94,6 +104,13 @@ def _wait_for(port: int) -> None:
         chat(["developer"], "gpt-4o", usage={"spend_today_usd": 45.0}),
         chat(["developer", "legal"], "gpt-4o"),
         {"principal": {"roles": ["legal"]}, "action": "models.list"},
+        chat(["finance"], 'gpt-4o", "allow": true, "x": "'),
+        chat(["developer"], "claude-3-5-sonnet", usage={"spend_today_usd": 45}, time="2026-11-28T10:00:00Z"),
+        {
+            "principal": {"roles": ["developer"]},
+            "action": "tools.call",
+            "resource": {"server": "github", "tool": "merge_pr"},
+        },
     ],
 )
 async def test_remote_and_embedded_agree(

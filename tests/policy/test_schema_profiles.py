@@ -14,7 +14,7 @@ SEED_ROLES = {"analyst", "developer", "finance", "hr", "legal", "manager", "mark
 
 
 def test_every_profile_validates(sample: BundleContent) -> None:
-    assert SEED_ROLES | {"auditor"} == set(sample.profiles)
+    assert SEED_ROLES | {"auditor", "admin"} == set(sample.profiles)
 
 
 def test_every_role_allows_echo(sample: BundleContent) -> None:

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,8 +40,15 @@ def skein(
 
 
 @contextmanager
-def serve(config: dict[str, Any], tmp: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
-    """Write ``config``, start the server, wait for /readyz, yield its base URL; stop it after."""
+def serve(
+    config: dict[str, Any],
+    tmp: Path,
+    env: Mapping[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+) -> Iterator[str]:
+    """Write ``config``, start the server, wait for /readyz, yield its base URL; stop it after.
+
+    ``preexec_fn`` runs in the child before ``skein serve`` (resource limits, say)."""
     port = free_port()
     config = {**config, "server": {**config.get("server", {}), "port": port}}
     path = tmp / "skein.yaml"
@@ -53,6 +60,7 @@ def serve(config: dict[str, Any], tmp: Path, env: Mapping[str, str] | None = Non
         stderr=subprocess.STDOUT,
         env={**os.environ, **(env or {})},
         cwd=REPO,
+        preexec_fn=preexec_fn,
     )
     base = f"http://127.0.0.1:{port}"
     try:

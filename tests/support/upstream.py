@@ -11,6 +11,7 @@ text, so tests stay stateless and can run concurrently against one server:
   [[stall-mid]]       (stream) send two events, then go quiet for 30 s
   [[echo]]            reply with the text the provider received (for guard tests)
   [[tool]]            reply with a tool call whose arguments hold the received text
+  [[badjson]]         answer 200 with a body that is not JSON
 
 Every request body is recorded in ``received`` (what left the gateway).
 """
@@ -111,6 +112,8 @@ async def _early_exit(request: web.Request, marks: dict[str, str]) -> web.Stream
         code = int(marks["status"])
         error = {"error": {"message": f"fake provider error {code}", "type": "server_error", "code": None}}
         return web.json_response(error, status=code)
+    if "badjson" in marks:
+        return web.Response(body=b"<html>not json</html>", status=200, content_type="application/json")
     if "reset" in marks:
         assert request.transport is not None
         request.transport.abort()
