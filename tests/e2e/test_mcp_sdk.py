@@ -2,8 +2,7 @@
 official ``mcp`` SDK client, both the handshake revision (``mode="legacy"``: initialize,
 sessions, the GET stream, DELETE) and its default ``mode="auto"`` (2026-07-28, stateless).
 
-The approver approves through the controller store (``decide_approval``): the approvers'
-HTTP API is the controller work's (issue 13).
+The approver (a manager) approves through the controller API, as in production.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from gateway.db.controller_sqlite import SqliteControllerStore
 from tests.support.issuer import TokenIssuer
 from tests.support.mcp_servers import UPSTREAM_TOKEN, McpServers, running_mcp_servers
 from tests.support.server import REPO, serve, skein
@@ -132,12 +130,10 @@ async def test_an_approved_call_runs_once(skein_with_mcp: Skein) -> None:
         approval_id = str(data["approval_id"])
         assert data["status_url"] == f"/api/v1/approvals/{approval_id}"
 
-        store = SqliteControllerStore(skein_with_mcp.state / "controller.db")
-        await store.open()
-        try:
-            assert await store.decide_approval(approval_id, "approved", "mona", "ship it", time.time())
-        finally:
-            await store.close()
+        manager = skein_with_mcp.issuer.mint(sub="mona", roles=["manager"])
+        async with httpx2.AsyncClient(headers={"authorization": f"Bearer {manager}"}) as api:
+            decided = await api.post(f"{skein_with_mcp.base}/api/v1/approvals/{approval_id}/approve", json={})
+        assert decided.status_code == 200, decided.text
 
         meta = {"skein/approval_id": approval_id}
         merged = await client.call_tool("github__merge_pr", {"number": 9}, meta=meta)
@@ -168,5 +164,9 @@ def test_every_step_is_in_an_intact_audit_chain(skein_with_mcp: Skein) -> None:
         (["approval_redeemed"], True),
         (["approval_used"], False),
     ]
+    decided = [e for e in events if e["sub"] == "mona" and e["action"] == "approval.decide" and e["allow"]]
+    assert decided and approvals[0]["resource"]["approval_id"] in str(
+        decided[0]["resource"]
+    )  # the approver's step
     assert any(e["guard_entities"].get("EMAIL_ADDRESS") for e in by_sub["e-fin"])
     assert "alice@acme.com" not in str(stored) and "rm -rf" not in str(stored)

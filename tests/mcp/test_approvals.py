@@ -1,13 +1,12 @@
 """Approvals: a call that needs one waits, is approved by the approver role, runs once.
 
-The approver decides through the controller store here (``decide_approval``): the HTTP API
-for approvers (``/api/v1/approvals/{id}``) belongs to the controller work (issue 13).
+The approver decides through the controller API (``POST /api/v1/approvals/{id}/approve``),
+as a manager: the approver role the developer's and finance's profiles name.
 """
 
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.db.controller import ApprovalStatus
 from gateway.services import Gateway
 from gateway.settings import Settings
 from guard import Guard
@@ -32,13 +30,13 @@ def gateway_of(client: httpx.AsyncClient) -> Gateway:
     return gateway
 
 
-async def decide(
-    client: httpx.AsyncClient, approval_id: str, status: ApprovalStatus, by: str = "mona"
-) -> None:
-    decided = await gateway_of(client).controller.decide_approval(
-        approval_id, status, by, "checked", time.time()
+async def decide(client: httpx.AsyncClient, issuer: TokenIssuer, approval_id: str, verdict: str) -> None:
+    """The approver (a manager) decides through the controller API."""
+    manager = {"authorization": f"Bearer {issuer.mint(sub='mona', roles=['manager'])}"}
+    answer = await client.post(
+        f"/api/v1/approvals/{approval_id}/{verdict}", json={"comment": "checked"}, headers=manager
     )
-    assert decided is not None and decided.status == status
+    assert answer.status_code == 200, answer.text
 
 
 async def test_a_tool_call_waits_for_an_approval_and_runs_once(
@@ -64,7 +62,7 @@ async def test_a_tool_call_waits_for_an_approval_and_runs_once(
 
     meta = {APPROVAL_META: approval_id}
     assert reason_of(await developer.tool("merge_pr", {"number": 42}, meta)) == "approval_pending"
-    await decide(mcp_gateway, approval_id, "approved")
+    await decide(mcp_gateway, token_issuer, approval_id, "approve")
     assert reason_of(await developer.tool("merge_pr", {"number": 43}, meta)) == "approval_mismatch"
     intruder = Agent(mcp_gateway, token_issuer.mint(sub="ap-other", roles=["developer"]), "/mcp/github")
     await intruder.initialize()
@@ -98,7 +96,7 @@ async def test_a_rejected_approval_never_runs(
     approval_id = asked["error"]["data"]["approval_id"]
     stored = await gateway_of(mcp_gateway).controller.get_approval(approval_id)
     assert stored is not None and "alice@acme.com" not in str(stored.payload)  # finance pseudonymizes
-    await decide(mcp_gateway, approval_id, "rejected")
+    await decide(mcp_gateway, token_issuer, approval_id, "reject")
     refused = await finance.tool("github__create_issue", arguments, {APPROVAL_META: approval_id})
     assert reason_of(refused) == "approval_rejected"
     assert mcp_servers.received.calls_of("github", "create_issue") == issues
@@ -122,7 +120,10 @@ def approving_settings(gateway_settings: Settings, tmp_path: Path) -> Settings:
 
 
 async def test_a_model_call_waits_for_an_approval_too(
-    approving_settings: Settings, guard: Guard, bearer: Callable[..., dict[str, str]]
+    approving_settings: Settings,
+    guard: Guard,
+    bearer: Callable[..., dict[str, str]],
+    token_issuer: TokenIssuer,
 ) -> None:
     body: dict[str, Any] = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Ship it?"}]}
     caller = bearer(sub="ap-model", roles=["developer"])
@@ -134,7 +135,7 @@ async def test_a_model_call_waits_for_an_approval_too(
         assert (await client.post(CHAT, json=body, headers=retry)).json()["error"][
             "code"
         ] == "approval_pending"
-        await decide(client, approval_id, "approved")
+        await decide(client, token_issuer, approval_id, "approve")
         other = {**body, "messages": [{"role": "user", "content": "Ship something else"}]}
         assert (await client.post(CHAT, json=other, headers=retry)).json()["error"][
             "code"
