@@ -77,9 +77,16 @@ def percentile(samples: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def measure(guard: Guard, words: int, runs: int, dense: bool = False) -> tuple[float, float]:
-    policy = GuardPolicy(mode=Mode.PSEUDONYMIZE)
+def texts_for(words: int, dense: bool = False, lower: bool = False) -> list[str]:
     texts = [message(words, seed, DENSE_SENTENCES if dense else SENTENCES) for seed in range(20)]
+    return [t.lower() for t in texts] if lower else texts
+
+
+async def measure(
+    guard: Guard, words: int, runs: int, dense: bool = False, lower: bool = False
+) -> tuple[float, float]:
+    policy = GuardPolicy(mode=Mode.PSEUDONYMIZE)
+    texts = texts_for(words, dense, lower)
     for text in texts[:5]:
         await guard.protect([text], policy, "bench")  # warm-up: caches, BLAS threads
     timings = []
@@ -88,6 +95,22 @@ async def measure(guard: Guard, words: int, runs: int, dense: bool = False) -> t
         await guard.protect([texts[index % len(texts)]], policy, "bench")
         timings.append((time.perf_counter() - started) * 1000)
     return statistics.median(timings), percentile(timings, 0.95)
+
+
+async def cpu_per_request(words: int, runs: int) -> float:
+    """CPU milliseconds one ``protect`` costs, all of it in this process (thread executor,
+    one worker): the figure that bounds requests per second per core."""
+    settings = GuardSettings(executor="thread", workers=1, timeout_s=10)
+    policy = GuardPolicy(mode=Mode.PSEUDONYMIZE)
+    texts = texts_for(words)
+    with tempfile.TemporaryDirectory() as state:
+        async with Guard(FileKeyProvider(state), settings) as guard:
+            for text in texts[:5]:
+                await guard.protect([text], policy, "bench")
+            started = time.process_time()
+            for index in range(runs):
+                await guard.protect([texts[index % len(texts)]], policy, "bench")
+            return (time.process_time() - started) / runs * 1000
 
 
 def restorer_cost() -> float:
@@ -115,6 +138,14 @@ async def main(executor: Literal["process", "thread"], workers: int, runs: int) 
                 p50, p95 = await measure(guard, words, runs if words == 200 else max(20, runs // 4), True)
                 label = f"{words:>5} words, a proper noun in every sentence"
                 print(f"{label}  P50 {p50:7.1f} ms  P95 {p95:7.1f} ms")
+            for words in (200, 2000):
+                p50, p95 = await measure(
+                    guard, words, runs if words == 200 else max(20, runs // 4), lower=True
+                )
+                label = f"{words:>5} words, all lower case (chat style)"
+                print(f"{label}  P50 {p50:7.1f} ms  P95 {p95:7.1f} ms")
+    cpu = await cpu_per_request(200, runs)
+    print(f"CPU per 200-word request (thread executor, one worker): {cpu:.1f} ms")
     print(f"stream restorer: {restorer_cost():.1f} us per 4-char delta with 50 tokens in the map")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 

@@ -21,6 +21,11 @@ def build_guard(settings: GuardSettings, state_dir: Path, backend: Backend | Non
         executor=settings.executor,
         workers=settings.workers,
         timeout_s=settings.timeout_seconds,
+        max_chars=settings.max_chars,
+        per_caller=settings.per_caller,
+        max_pending=settings.max_pending,
+        queue_timeout_s=settings.queue_timeout_seconds,
+        batch_chars=settings.batch_chars,
     )
     second = settings.second_opinion
     ollama = (

@@ -10,7 +10,15 @@ This package never imports ``gateway``. Typical use from the gateway::
 """
 
 from guard.detector import Detector, DetectorSettings
-from guard.errors import GuardBlocked, GuardConfigError, GuardError, GuardUnavailable, KeyProviderError
+from guard.errors import (
+    GuardBlocked,
+    GuardBusy,
+    GuardConfigError,
+    GuardError,
+    GuardTooLarge,
+    GuardUnavailable,
+    KeyProviderError,
+)
 from guard.jsontext import JsonStrings
 from guard.keys import FileKeyProvider, KeyProvider
 from guard.ollama_ner import OllamaNer, OllamaSettings
@@ -39,11 +47,13 @@ __all__ = [
     "FileKeyProvider",
     "Guard",
     "GuardBlocked",
+    "GuardBusy",
     "GuardConfigError",
     "GuardError",
     "GuardPolicy",
     "GuardResult",
     "GuardSettings",
+    "GuardTooLarge",
     "GuardUnavailable",
     "HmacSigner",
     "JsonStrings",

@@ -6,7 +6,6 @@ One ``Detector`` per process (it owns the spaCy model); the async facade in
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,12 +22,17 @@ from presidio_analyzer import (
 from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from guard.casing import Truecaser
 from guard.nerscope import NerScope
 from guard.nlp import NerOnlyNlpEngine
+from guard.normalize import Normalized, normalize
 from guard.policy import ALL_BUILTIN_ENTITIES, CustomPattern, Detection, GuardPolicy
 from guard.recognizers.names import Gazetteer, GazetteerRecognizer
 from guard.recognizers.ner import SpacyNerRecognizer
 from guard.recognizers.patterns import pattern_recognizers
+from guard.spans import is_allowed, resolve_overlaps
+
+__all__ = ["NER_ENTITIES", "Detector", "DetectorSettings", "is_allowed", "resolve_overlaps"]
 
 NER_ENTITIES = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
 _MAX_CACHED_PATTERN_SETS = 64
@@ -74,7 +78,8 @@ class Detector:
         if not self._nlp.is_loaded():
             self._nlp.load()
         gazetteer = Gazetteer.bundled(people)
-        self._scope = NerScope(gazetteer.knows)
+        self._scope = NerScope(gazetteer.proper)
+        self._truecase = Truecaser(gazetteer.proper)
         stop_terms = frozenset(t.lower() for t in self.settings.ner_stop_terms)
         recognizers: list[EntityRecognizer] = [
             *pattern_recognizers(),
@@ -105,16 +110,28 @@ class Detector:
         wanted = policy.wanted() & (ALL_BUILTIN_ENTITIES | {p.entity for p in policy.patterns})
         if not wanted:
             return [[] for _ in texts]
+        views = [normalize(t) for t in texts]
+        # Names and places are looked for in a cased view (guard.casing); patterns do not
+        # care, and custom patterns (case-sensitive) see the text as written.
+        cased = [self._truecase(v.text) for v in views] if wanted & NER_ENTITIES else [v.text for v in views]
         if wanted & NER_ENTITIES:
-            artifacts = self._nlp.process_scoped(texts, self._scope.spans)
+            # Which sentences NER reads is decided on the text as written: a capital we put
+            # there ourselves (guard.casing) adds nothing the gazetteer did not already see.
+            artifacts = self._nlp.process_scoped(
+                cased, self._scope.spans, scope_texts=[v.text for v in views]
+            )
         else:
             artifacts = [self._nlp.empty_artifacts() for _ in texts]
         custom = self._custom_recognizers(policy.patterns)
-        return [self._detect_one(t, a, policy, wanted, custom) for t, a in zip(texts, artifacts, strict=True)]
+        return [
+            _map_back(view, self._detect_one(view.text, view_cased, found, policy, wanted, custom))
+            for view, view_cased, found in zip(views, cased, artifacts, strict=True)
+        ]
 
     def _detect_one(
         self,
         text: str,
+        cased: str,
         artifacts: NlpArtifacts,
         policy: GuardPolicy,
         wanted: frozenset[str],
@@ -122,13 +139,16 @@ class Detector:
     ) -> list[Detection]:
         if not text.strip():
             return []
-        results = self._analyzer.analyze(
-            text,
-            language="en",
-            entities=sorted(wanted),
-            ad_hoc_recognizers=custom or None,
-            nlp_artifacts=artifacts,
-        )
+        builtin = sorted(wanted & ALL_BUILTIN_ENTITIES)
+        results = self._analyzer.analyze(cased, language="en", entities=builtin, nlp_artifacts=artifacts)
+        if custom:
+            results += self._analyzer.analyze(
+                text,
+                language="en",
+                entities=sorted({p.entity for p in policy.patterns}),
+                ad_hoc_recognizers=custom,
+                nlp_artifacts=self._nlp.empty_artifacts(),
+            )
         found = [
             Detection(r.entity_type, r.start, r.end, r.score)
             for r in results
@@ -160,33 +180,8 @@ class Detector:
         return cached
 
 
-def is_allowed(value: str, allow_list: Sequence[str]) -> bool:
-    """Exact terms (case-insensitive), ``@example.com`` for a mail domain and
-    ``*.example.com`` for a domain and its sub-domains."""
-    folded = value.casefold()
-    for term in allow_list:
-        entry = term.casefold()
-        if folded == entry:
-            return True
-        if entry.startswith("@") and folded.endswith(entry):
-            return True
-        if entry.startswith("*.") and (folded.endswith(entry[1:]) or folded.endswith("@" + entry[2:])):
-            return True
-    return False
-
-
-def resolve_overlaps(found: list[Detection]) -> list[Detection]:
-    """Keep the strongest of overlapping detections (score, then length): a checksum-valid
-    card beats a phone reading of the same digits, an email beats a name inside it."""
-    ranked = sorted(found, key=lambda d: (-d.score, -(d.end - d.start), d.start))
-    starts: list[int] = []  # kept spans never overlap, so sorted starts imply sorted ends
-    kept: list[Detection] = []
-    for det in ranked:
-        index = bisect.bisect_left(starts, det.start)
-        if index > 0 and kept[index - 1].end > det.start:
-            continue
-        if index < len(kept) and kept[index].start < det.end:
-            continue
-        starts.insert(index, det.start)
-        kept.insert(index, det)
-    return kept
+def _map_back(view: Normalized, found: list[Detection]) -> list[Detection]:
+    """Detections on the normalised text, as spans of the caller's text."""
+    if not view.changed:
+        return found
+    return [Detection(d.entity, *view.span(d.start, d.end), d.score) for d in found]

@@ -6,6 +6,7 @@ to serve context words; our recognizers do their own context, so only ``ner`` is
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -46,8 +47,42 @@ class MatmulOps(NumpyOps):  # type: ignore[misc]  # thinc is untyped here
         return out
 
 
+_BLAS_SETTERS = (
+    "openblas_set_num_threads",
+    "scipy_openblas_set_num_threads64_",
+    "scipy_openblas_set_num_threads",
+)
+
+
+def _one_blas_thread() -> None:
+    """Make this process's OpenBLAS single-threaded (best effort, Linux).
+
+    With one worker per core, each worker's BLAS spawning a thread per core oversubscribes
+    the machine: on the 2-core box 2,000 words took 250 ms instead of 70 ms; in-process
+    (thread executor, ``skein guard eval``) on a busy box the NER was 4x slower. The
+    variable OPENBLAS_NUM_THREADS cannot be set for a spawned child alone, and numpy is
+    already imported when this runs, so call the library's setter on the loaded copy.
+    """
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
+    except OSError:
+        return
+    for path in paths:
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _BLAS_SETTERS:
+            setter = getattr(library, name, None)
+            if setter is not None:
+                setter(1)
+                return
+
+
 def load_ner_pipeline(model: str, pipes: tuple[str, ...] = ("ner",)) -> Language:
     """Load ``model`` keeping only ``pipes`` (a larger model may need its tok2vec too)."""
+    _one_blas_thread()
     try:
         nlp = spacy.load(model)
     except OSError as exc:
@@ -108,7 +143,11 @@ class NerOnlyNlpEngine(NlpEngine):
             yield text, self._artifacts(doc, language)
 
     def process_scoped(
-        self, texts: Sequence[str], scope: Callable[[str], list[tuple[int, int]]], batch_size: int = 32
+        self,
+        texts: Sequence[str],
+        scope: Callable[[str], list[tuple[int, int]]],
+        batch_size: int = 32,
+        scope_texts: Sequence[str] | None = None,
     ) -> list[NlpArtifacts]:
         """Run the pipeline only on the character ranges ``scope`` picks in each text
         (see ``guard.nerscope``); the entities land on a Doc of the whole text, so
@@ -118,8 +157,9 @@ class NerOnlyNlpEngine(NlpEngine):
         found: list[list[Span]] = [[] for _ in docs]
         owners: list[tuple[int, int]] = []  # (index of the text, character offset) per piece
         pieces: list[str] = []
+        chooser = scope_texts if scope_texts is not None else texts
         for index, text in enumerate(texts):  # the text, not doc.text: that rebuilds the string
-            for start, end in scope(text):
+            for start, end in scope(chooser[index]):
                 owners.append((index, start))
                 pieces.append(text[start:end])
         for (index, offset), piece in zip(owners, self.nlp.pipe(pieces, batch_size=batch_size), strict=True):

@@ -86,6 +86,7 @@ class GuardPolicy:
     fail_open: bool = False
     second_opinion: bool = False
     timeout_s: float | None = None
+    decode_base64: bool = False  # also guard text hidden in base64 runs (guard.encoded)
 
     def threshold(self, entity: str) -> float:
         for name, value in self.thresholds:
@@ -109,6 +110,7 @@ class GuardPolicy:
         fail_open: bool = False,
         second_opinion: bool = False,
         timeout_s: float | None = None,
+        decode_base64: bool = False,
     ) -> GuardPolicy:
         """Convenience constructor from the loose shapes a profile loader has at hand."""
         return cls(
@@ -120,6 +122,7 @@ class GuardPolicy:
             fail_open=fail_open,
             second_opinion=second_opinion,
             timeout_s=timeout_s,
+            decode_base64=decode_base64,
         )
 
 

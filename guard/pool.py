@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import multiprocessing
 from collections.abc import Sequence
@@ -71,41 +70,8 @@ class ThreadBackend:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-_BLAS_SETTERS = (
-    "openblas_set_num_threads",
-    "scipy_openblas_set_num_threads64_",
-    "scipy_openblas_set_num_threads",
-)
-
-
-def _one_blas_thread() -> None:
-    """Make this worker's OpenBLAS single-threaded (best effort, Linux).
-
-    With one worker per core, each worker's BLAS spawning a thread per core oversubscribes
-    the machine: on the 2-core box 2,000 words took 250 ms instead of 70 ms. The variable
-    OPENBLAS_NUM_THREADS cannot be set for a spawned child alone, and numpy is already
-    imported when this runs, so call the library's setter on the loaded copy.
-    """
-    try:
-        with open("/proc/self/maps", encoding="utf-8") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
-    except OSError:
-        return
-    for path in paths:
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in _BLAS_SETTERS:
-            setter = getattr(library, name, None)
-            if setter is not None:
-                setter(1)
-                return
-
-
 def _worker_main(conn: Connection, settings: DetectorSettings) -> None:
     """Entry point of a worker process: the detector is a local, loaded once."""
-    _one_blas_thread()
     try:
         detector = Detector(settings)
     except Exception as exc:  # report instead of dying silently

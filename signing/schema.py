@@ -117,6 +117,7 @@ class Privacy(_Strict):
     local_only: bool = False  # only providers marked local may serve this role
     fail_open: bool = False
     second_opinion: bool = False  # also ask the gateway's Ollama model, if one is configured
+    decode_base64: bool = False  # also look inside base64 blobs in text (docs/guard.md)
     patterns: tuple[CustomPattern, ...] = ()
     allow_terms: tuple[str, ...] = ()
 

@@ -16,9 +16,19 @@ from gateway.bundle.store import ActiveBundle
 from gateway.call import Call
 from gateway.dialects.slots import TextSlots
 from gateway.domain import GuardSpec, Principal
-from gateway.errors import BadRequest, Unavailable
+from gateway.errors import BadRequest, PayloadTooLarge, RateLimited, Unavailable
 from gateway.stages.base import Stage
-from guard import CustomPattern, Guard, GuardBlocked, GuardConfigError, GuardError, GuardPolicy, GuardResult
+from guard import (
+    CustomPattern,
+    Guard,
+    GuardBlocked,
+    GuardBusy,
+    GuardConfigError,
+    GuardError,
+    GuardPolicy,
+    GuardResult,
+    GuardTooLarge,
+)
 from signing.schema import RoleProfile
 
 _POLICY_CACHE_LIMIT = 1024
@@ -45,7 +55,7 @@ class Mask(Stage):
         slots = self._slots(call)
         if not slots.texts:
             return
-        result = await self._protect(slots.texts, policy, call.principal.tenant)
+        result = await self._protect(slots.texts, policy, call.principal)
         if result is None:
             return
         call.trail.guard_entities = dict(result.counts)
@@ -69,13 +79,30 @@ class Mask(Stage):
             self._policies[key] = policy
         return policy
 
-    async def _protect(self, texts: list[str], policy: GuardPolicy, tenant: str) -> GuardResult | None:
+    async def _protect(
+        self, texts: list[str], policy: GuardPolicy, principal: Principal
+    ) -> GuardResult | None:
+        """All of one call's texts in one guard call, in reading order (PII split across two
+        parts is found at their junction); ``caller`` gives each principal its fair share."""
         if self._guard is None:
             if policy.fail_open:
                 return None
             raise Unavailable("the privacy guard is disabled on this gateway", reason="guard_unavailable")
         try:
-            return await self._guard.protect(texts, policy, tenant)
+            caller = f"{principal.tenant}/{principal.sub}"
+            return await self._guard.protect(texts, policy, principal.tenant, caller=caller)
+        except GuardBusy as exc:
+            who = "you have too many requests" if exc.caller_limit else "the privacy guard is busy"
+            raise RateLimited(
+                f"{who} in the privacy guard; retry in {exc.retry_after} s",
+                reason="guard_busy",
+                headers={"retry-after": str(exc.retry_after)},
+            ) from exc
+        except GuardTooLarge as exc:
+            raise PayloadTooLarge(
+                f"the request has {exc.size} characters of text; the guard checks at most {exc.limit}",
+                reason="guard_text_too_large",
+            ) from exc
         except GuardBlocked as exc:
             raise BadRequest(
                 f"the request contains data this role may not send: {', '.join(exc.entity_types)}",
@@ -109,4 +136,5 @@ def policy_from(spec: GuardSpec, profiles: list[RoleProfile]) -> GuardPolicy:
         allow_list=allowed,
         fail_open=bool(profiles) and all(prof.privacy.fail_open for prof in profiles),
         second_opinion=any(prof.privacy.second_opinion for prof in profiles),
+        decode_base64=any(prof.privacy.decode_base64 for prof in profiles),
     )

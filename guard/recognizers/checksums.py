@@ -33,9 +33,13 @@ def luhn_ok(number: str) -> bool:
     return total % 10 == 0
 
 
+_MAESTRO = ("5018", "5020", "5038", "5893", "6304", "6759", "6761", "6762", "6763")
+
+
 def card_brand_ok(number: str) -> bool:
     """Issuer prefix and length: Visa, Mastercard (51-55 and 2221-2720), Amex, Discover,
-    JCB, Diners, UnionPay. Rejects Luhn-valid digit runs that no network issues."""
+    JCB (35, and 1800/2131 with 15 digits), Diners, UnionPay, Maestro. Rejects Luhn-valid digit
+    runs that no network issues."""
     length = len(number)
     two, four = int(number[:2]), int(number[:4])
     if number[0] == "4":
@@ -48,6 +52,10 @@ def card_brand_ok(number: str) -> bool:
         return 16 <= length <= 19
     if 3528 <= four <= 3589:
         return 16 <= length <= 19
+    if number.startswith(("1800", "2131")):
+        return length == 15  # JCB's older 15-digit range
+    if number.startswith(_MAESTRO) or 56 <= two <= 58:
+        return 12 <= length <= 19
     if two in (36, 38, 39) or 300 <= int(number[:3]) <= 305:
         return 14 <= length <= 19
     if two == 62:

@@ -10,11 +10,11 @@ word. Words that are also ordinary English ("will", "grace", "nice") need more e
 from __future__ import annotations
 
 import csv
-import itertools
+import gzip
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -22,69 +22,104 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from guard.normalize import fold
+from guard.recognizers import cues
+
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")  # O'Brien, O\u2019Brien, Smith-Jones
-_TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "professor", "sir", "madam", "mx"})
-_LABEL = re.compile(
-    r"(?:\bname\s*(?:is|:)|\bnamed|\bcalled|\bperson\s*:|\bemployee\s*:|\bpatient\s*:|"
-    r"\bcustomer\s*:|\bclient\s*:|\battn\s*:|\bcontact\s*:|\bowner\s*:|\bassignee\s*:|\breporter\s*:|"
-    r"\bfrom\s*:|\bcc\s*:|\bdear|\bsigned)\s*$",
-    re.IGNORECASE,
-)
-_PLACE_CUE = re.compile(r"\b(?:in|to|from|at|near|via|visit|visiting|around|of|across)\s+$", re.IGNORECASE)
-# Words after which a lower-case unknown word is very likely a person: "ask aurelio to",
-# "thanks eero!", "i talked to dagny". Only in chat style, hence lower-case only.
-_PERSON_CUE = re.compile(
-    r"\b(?:ask|asked|tell|told|ping|pinged|email|emailed|call|cc|thanks|thank|hey|hi|hello|dear|met|"
-    r"meet|talked to|spoke to|spoke with|talk to|message|remind|invite|invited)\W{0,2}$",
-    re.IGNORECASE,
+_CONTRACTION = re.compile(r"['\u2019](?:s|re|ll|ve|d|m|t)$")
+_PARTICLES = frozenset(
+    {"van", "von", "de", "der", "den", "da", "di", "du", "la", "le", "del", "dos", "ter", "ten"}
 )
 MAX_NAME_WORDS = 4
+GENERATED = "gazetteer.json.gz"  # guard/data, made by ``python -m guard.data.build``
 
 Word = tuple[int, int, str]
 
 
+class Words(frozenset[str]):
+    """A lower-case word list that also matches a word written without its accents (the
+    lists hold both forms, so only a word with accents needs a second look-up)."""
+
+    def __contains__(self, word: object) -> bool:
+        if frozenset.__contains__(self, word):
+            return True
+        return isinstance(word, str) and not word.isascii() and frozenset.__contains__(self, fold(word))
+
+
 @dataclass(frozen=True, slots=True)
 class Gazetteer:
-    """Word lists from ``guard/gazetteer.json`` (see its comment), plus directory names."""
+    """Generated lists (``guard/data``: names-dataset, GeoNames, English case statistics)
+    joined with the hand-made ``guard/gazetteer.json`` (its comment says what each is)
+    and the names of a directory export."""
 
-    first_names: frozenset[str]
-    ambiguous_first_names: frozenset[str]
-    surnames: frozenset[str]
-    locations: frozenset[str]
-    ambiguous_locations: frozenset[str]
+    first_names: Words
+    common_first_names: Words  # so common that a person is meant unless a preposition says place
+    surnames: Words
+    locations: Words
+    major_locations: Words  # countries, states, capitals, big cities: a place before a name
+    ordinary: frozenset[str]  # list words mostly written in lower case: need strong evidence
+    ambiguous: frozenset[str]  # written both ways ("grace", "hunter"): needs some evidence
+    everyday: frozenset[str]  # frequent lower-case English words: never a name by a cue alone
+    never: frozenset[str]  # weekdays, months, titles, greetings, demonyms: never a name or place
     not_name_words: frozenset[str]  # capitalised words that follow a name without being part of it
     not_cued_name_words: frozenset[str]  # lower-case words after a cue that are not names
-    wordlike_surnames: frozenset[str]  # surnames that are everyday words ("white", "king")
     verbs_after_names: frozenset[str]  # "david said": not a surname
     ner_stop_terms: frozenset[str]
+    _proper: Words = field(default_factory=Words, repr=False, compare=False)
 
     @classmethod
     def bundled(cls, extra_people: Iterable[str] = ()) -> Gazetteer:
         raw = json.loads(resources.files("guard").joinpath("gazetteer.json").read_text("utf-8"))
-        first, last = set(raw["first_names"]), set(raw["surnames"])
+        made = json.loads(gzip.decompress(resources.files("guard.data").joinpath(GENERATED).read_bytes()))
+        first = {*raw["first_names"], *made["first_names"]}
+        last = {*raw["surnames"], *made["surnames"]}
         for full_name in extra_people:
             words = full_name.lower().split()
             if words:
                 first.add(words[0])
                 last.update(words[1:])
-        lists = {
-            key: frozenset(raw[key]) for key in ("not_name_words", "wordlike_surnames", "verbs_after_names")
-        }
+        never = frozenset({*raw["never_names"], *made["demonyms"]})
+        hand_ordinary = {*raw["not_cued_name_words"], *raw["wordlike_surnames"], *raw["ner_stop_terms"]}
+        hand_ambiguous = {*raw["ambiguous_first_names"], *raw["ambiguous_locations"]}
         return cls(
-            first_names=frozenset(first),
-            ambiguous_first_names=frozenset(raw["ambiguous_first_names"]),
-            surnames=frozenset(last),
-            locations=frozenset(raw["locations"]),
-            # A place that is also a first name ("sofia", "georgia") needs a capital and a cue.
-            ambiguous_locations=frozenset(raw["ambiguous_locations"]) | (frozenset(raw["locations"]) & first),
+            first_names=Words(first),
+            common_first_names=Words(made["common_first_names"]),
+            surnames=Words(last),
+            locations=Words({*raw["locations"], *made["places"]}),
+            major_locations=Words({*raw["locations"], *made["major_places"]}),
+            ordinary=frozenset({*made["ordinary"], *STOP_WORDS, *hand_ordinary, *never}),
+            ambiguous=frozenset({*made["ambiguous"], *hand_ambiguous}),
+            everyday=frozenset({*made["everyday"], *STOP_WORDS, *never}),
+            never=never,
+            not_name_words=frozenset(raw["not_name_words"]),
             not_cued_name_words=frozenset(raw["not_cued_name_words"]) | STOP_WORDS,
+            verbs_after_names=frozenset(raw["verbs_after_names"]),
             ner_stop_terms=frozenset(raw["ner_stop_terms"]),
-            **lists,
         )
+
+    def __post_init__(self) -> None:
+        known = frozenset.union(self.first_names, self.surnames, self.locations)
+        # One look-up for the question asked of every lower-case word. A word with accents
+        # is no English word, so it is proper whatever its accent-free twin is ("pär", "par").
+        # Set operations, not a loop: this runs at every worker's start.
+        everyday = self.ordinary | self.ambiguous
+        accented = {w for w in known & everyday if not w.isascii()}
+        object.__setattr__(self, "_proper", Words((known - everyday) | accented))
 
     def knows(self, word: str) -> bool:
         """A lower-cased word that is a first name, a surname or a place."""
         return word in self.first_names or word in self.surnames or word in self.locations
+
+    def proper(self, word: str) -> bool:
+        """A lower-cased word that is a name or place and nothing else: people write it
+        capitalised (the case of a chat message may be lost, this is not)."""
+        return len(word) > 2 and word in self._proper
+
+    def strength(self, word: str) -> int:
+        """0: an everyday word, 1: often both, 2: a name-like word."""
+        if word in self.ordinary:
+            return 0
+        return 1 if word in self.ambiguous else 2
 
     @staticmethod
     def people_from_csv(path: Path, column: str = "name") -> list[str]:
@@ -96,8 +131,18 @@ class Gazetteer:
 class GazetteerRecognizer(EntityRecognizer):
     def __init__(self, gazetteer: Gazetteer) -> None:
         self._gaz = gazetteer
-        # First words of places: most words are not, and this skips the n-gram lookups.
-        self._place_starts = frozenset(place.split()[0] for place in gazetteer.locations)
+        # Longest place (in words) starting with each word, and the first two words of every
+        # longer place: most words start no place, or only a one-word one, and this skips
+        # the n-gram look-ups for them.
+        longest: dict[str, int] = {}
+        pairs: set[str] = set()
+        for place in [p for p in gazetteer.locations if " " in p]:  # a fifth of them
+            words = place.split()
+            if len(words) <= 4:
+                longest[words[0]] = max(longest.get(words[0], 1), len(words))
+                pairs.add(" ".join(words[:2]))
+        self._place_starts = longest
+        self._place_pairs = Words(pairs)
         super().__init__(supported_entities=["PERSON", "LOCATION"], name="skein_gazetteer")
 
     def load(self) -> None:
@@ -116,8 +161,13 @@ class GazetteerRecognizer(EntityRecognizer):
 
     def _people(self, text: str, words: list[Word]) -> list[RecognizerResult]:
         results = []
+        everyday = self._gaz.everyday
         index = 0
         while index < len(words):
+            word = words[index][2]
+            if word.islower() and word in everyday:
+                index += 1  # no rule makes a lower-case everyday word start a name: skip the checks
+                continue
             found = self._person_at(text, words, index)
             if found is None:
                 index += 1
@@ -130,20 +180,47 @@ class GazetteerRecognizer(EntityRecognizer):
     def _person_at(self, text: str, words: list[Word], i: int) -> tuple[int, float] | None:
         start, _, word = words[i]
         low, capital = word.lower(), word[0].isupper()
-        if word.isupper() and len(word) > 1:
-            return None  # shouting or an acronym, not a name
-        if capital and (self._after_title(text, words, i) or _LABEL.search(text, max(0, start - 24), start)):
-            return self._extend(text, words, i, capital=True), 0.85
+        if (word.isupper() and len(word) > 1) or low in self._gaz.never or _CONTRACTION.search(low):
+            return None  # an acronym (shouted sentences arrive in lower case: guard.casing)
+        if self._after_title(text, words, i) and (capital or low not in self._gaz.everyday):
+            # "Dr. Wheeler" (not the town), "mr. meister", "Mrs. van der Brink"
+            return self._extend(text, words, i, capital=True), 0.9
+        if low in self._gaz.not_cued_name_words:
+            return None  # a function word ("Is", "And") never starts a name
+        if cues.label_before(text, start) and (capital or low not in self._gaz.everyday):
+            return self._extend(text, words, i, capital=capital), 0.85  # "Name: X", "i am puk"
         if low not in self._gaz.first_names:
             if self._before_surname(text, words, i) or (not capital and self._cued(text, start, low)):
                 return self._extend(text, words, i, capital), 0.6
             return None
         last = self._extend(text, words, i, capital)
-        if low in self._gaz.ambiguous_first_names and not (capital and last > i):
+        if not self._enough_evidence(text, words, i, last):
             return None
         if last > i:
-            return last, 0.8
+            # A given name and a known surname ("Brandon Sutton") outrank a town named Sutton.
+            return last, 0.9 if words[last][2].lower() in self._gaz.surnames else 0.8
         return last, 0.65 if capital else 0.55
+
+    def _enough_evidence(self, text: str, words: list[Word], i: int, last: int) -> bool:
+        """A known first name alone is a person if it is nothing else; a word that is also
+        an everyday word or a major place needs a surname, a capital or a cue."""
+        start, _, word = words[i]
+        low, capital = word.lower(), word[0].isupper()
+        strength = self._gaz.strength(low)
+        followed = last > i and self._gaz.strength(words[i + 1][2].lower()) > 0
+        if strength == 0:  # "Will Smith", not "New Relic"
+            surname = words[i + 1][2].lower() if last > i else ""
+            return capital and surname in self._gaz.surnames and self._gaz.strength(surname) == 2
+        if strength == 1:
+            if cues.place_before(text, start) and not followed:
+                return False  # "left in June", "expect 2000 in April"
+            after_start = cues.sentence_start(text, start)
+            return (capital and (followed or not after_start)) or (
+                not capital and cues.person_before(text, start)
+            )
+        if low in self._gaz.major_locations and last == i and low not in self._gaz.common_first_names:
+            return cues.person_before(text, start)
+        return True
 
     def _surname_like(self, low: str) -> bool:
         """A lower-case word after a lower-case first name that is probably its surname:
@@ -151,6 +228,7 @@ class GazetteerRecognizer(EntityRecognizer):
         if (
             len(low) < 3
             or low in self._gaz.not_cued_name_words
+            or low in self._gaz.everyday
             or low in self._gaz.verbs_after_names
             or low in self._gaz.locations
         ):
@@ -168,24 +246,28 @@ class GazetteerRecognizer(EntityRecognizer):
         if (
             low in self._gaz.not_cued_name_words
             or low in self._gaz.not_name_words
+            or low in self._gaz.everyday
             or len(low) < 3
             or low in self._gaz.locations
         ):
             return False
-        if next_low not in self._gaz.surnames or next_low in self._gaz.wordlike_surnames:
+        if next_low not in self._gaz.surnames or self._gaz.strength(next_low) < 2:
             return False
         return word[0].isupper() == nxt[0].isupper()
 
     def _cued(self, text: str, start: int, low: str) -> bool:
         if not self._surname_like(low):
             return False
-        return _PERSON_CUE.search(text, max(0, start - 16), start) is not None
+        return cues.person_before(text, start)
 
     def _after_title(self, text: str, words: list[Word], i: int) -> bool:
         if i == 0:
             return False
         _, prev_end, prev = words[i - 1]
-        return prev.lower() in _TITLES and text[prev_end : words[i][0]] in (" ", ". ", ".")
+        if prev.lower() not in cues.TITLES or text[prev_end : words[i][0]] not in (" ", ". ", "."):
+            return False
+        word = words[i][2]
+        return word[0].isupper() or word.lower() not in self._gaz.not_cued_name_words or word in _PARTICLES
 
     def _extend(self, text: str, words: list[Word], i: int, capital: bool) -> int:
         """Index of the last word of the name that starts at word ``i``."""
@@ -204,6 +286,7 @@ class GazetteerRecognizer(EntityRecognizer):
             if (
                 not (known or titled or (not capital and self._surname_like(low)))
                 or low in self._gaz.not_name_words
+                or (nxt.islower() and (low in self._gaz.not_cued_name_words or low in self._gaz.everyday))
             ):
                 break
             last += 1
@@ -213,32 +296,74 @@ class GazetteerRecognizer(EntityRecognizer):
         results = []
         index = 0
         while index < len(words):
-            size = self._place_at(text, words, index)
+            word = words[index][2]
+            longest = self._longest_place(word.lower())
+            if longest > 1 or (longest and not (word.islower() and word in self._gaz.everyday)):
+                size = self._place_at(text, words, index, longest)
+            else:
+                size = 0  # starts no place, or only an everyday one-word place in lower case
             if size:
                 end = words[index + size - 1][1]
-                score = 0.75 if words[index][2][0].isupper() else 0.6
+                score = self._place_score(words[index : index + size])
                 results.append(RecognizerResult("LOCATION", words[index][0], end, score))
                 index += size
             else:
                 index += 1
         return results
 
-    def _place_at(self, text: str, words: list[Word], i: int) -> int:
-        if words[i][2].lower() not in self._place_starts:
-            return 0
-        for size in (4, 3, 2, 1):
-            if i + size > len(words):
-                continue
+    def _place_score(self, span: list[Word]) -> float:
+        """A known place of several words ("North Dakota", "Vila Franca de Xira") or a
+        capitalised major place that is no given name outranks the small model's reading
+        of a part of it as a person."""
+        word = span[0][2]
+        key = word.lower()
+        if len(span) > 1 or (
+            word[0].isupper() and key in self._gaz.major_locations and key not in self._gaz.first_names
+        ):
+            return 0.9
+        return 0.75 if word[0].isupper() else 0.6
+
+    def _longest_place(self, low: str) -> int:
+        """Words in the longest place starting with ``low`` (0: none starts with it)."""
+        longest = self._place_starts.get(low) or self._place_starts.get(fold(low), 0)
+        return longest or (1 if low in self._gaz.locations else 0)
+
+    def _place_at(self, text: str, words: list[Word], i: int, longest: int) -> int:
+        first = words[i][2].lower()
+        joined = i + 1  # words of a place are separated by exactly one space
+        if longest > 1 and i + 1 < len(words) and f"{first} {words[i + 1][2].lower()}" in self._place_pairs:
+            while (
+                joined < min(i + longest, len(words)) and text[words[joined - 1][1] : words[joined][0]] == " "
+            ):
+                joined += 1
+        for size in range(joined - i, 0, -1):
             span = words[i : i + size]
-            if any(text[a[1] : b[0]] != " " for a, b in itertools.pairwise(span)):
-                continue
-            key = " ".join(w[2] for w in span).lower()
-            if key not in self._gaz.locations:
-                continue
-            if key in self._gaz.ambiguous_locations:
-                first = span[0]
-                cue = _PLACE_CUE.search(text, max(0, first[0] - 16), first[0])
-                if not (first[2][0].isupper() and cue):
-                    return 0
-            return size
+            key = first if size == 1 else " ".join(w[2] for w in span).lower()
+            if key in self._gaz.locations and self._place_evidence(text, span, key):
+                return size
         return 0
+
+    def _place_evidence(self, text: str, span: list[Word], key: str) -> bool:
+        """A place that is nothing else is a place; an everyday word ("Nice", "Reading")
+        needs a capital and a preposition; a place that is also a given name ("Sofia",
+        "Florence") needs a preposition unless it is a major place."""
+        start, _, first = span[0]
+        capital = first[0].isupper()
+        cue = cues.place(text, start, span[-1][1])
+        if len(span) > 1:
+            return any(self._gaz.strength(w[2].lower()) == 2 for w in span) and (
+                span[-1][2].lower() not in self._gaz.not_cued_name_words
+            )
+        if key in self._gaz.never or key in self._gaz.not_cued_name_words:
+            return False  # "in May", "The office"
+        strength = self._gaz.strength(key)
+        if strength == 0:
+            return capital and cue
+        if strength == 1:
+            return cue and (capital or key in self._gaz.major_locations)
+        if key in self._gaz.first_names and (
+            key not in self._gaz.major_locations or key in self._gaz.common_first_names
+        ):
+            # "a note to pablo" is a person, "lives in Pablo" a place.
+            return cues.place(text, start, span[-1][1], strict=True)
+        return True

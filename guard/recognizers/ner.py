@@ -7,6 +7,7 @@ import re
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from guard.recognizers import cues
 from guard.recognizers.names import Gazetteer
 
 LABELS: dict[str, str] = {
@@ -17,12 +18,9 @@ LABELS: dict[str, str] = {
     "ORG": "ORGANIZATION",
 }
 SCORES: dict[str, float] = {"PERSON": 0.85, "LOCATION": 0.85, "ORGANIZATION": 0.7}
-_TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "mx"})
 # Characters a real name or place never contains: the small model sometimes labels
 # identifiers, handles and versions.
 _NOT_IN_NAME = frozenset("@/\\_:=<>{}[]#$%0123456789")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\n]\s*)$")
-_PLACE_CUE = re.compile(r"\b(?:in|to|from|near|at|for|visit|visiting)\s+$", re.IGNORECASE)
 _ODD_CAPS = re.compile(r"\w[A-Z]\w*[A-Z]")
 
 
@@ -46,7 +44,7 @@ class SpacyNerRecognizer(EntityRecognizer):
             if entity is None or entity not in entities:
                 continue
             tokens = list(ent)
-            while tokens and (tokens[0].lower_.rstrip(".") in _TITLES or tokens[0].is_punct):
+            while tokens and (tokens[0].is_punct or self._filler(tokens[0].lower_.rstrip("."))):
                 tokens.pop(0)
             while tokens and (tokens[-1].is_punct or tokens[-1].lower_ in ("'s", "\u2019s")):
                 tokens.pop()
@@ -58,6 +56,12 @@ class SpacyNerRecognizer(EntityRecognizer):
                 results.append(RecognizerResult(entity, start, end, SCORES[entity]))
         return results
 
+    def _filler(self, low: str) -> bool:
+        """A word the small model swallows into a name: "Is Auvergne", "Hi Sarah", "Draft"."""
+        if low in cues.TITLES or low in self._gaz.never:
+            return True
+        return low in self._gaz.everyday and low not in self._gaz.first_names
+
     def _plausible(self, text: str, start: int, end: int, entity: str) -> bool:
         """Drop the small model's typical mistakes; each rule costs little recall because
         the gazetteer recognizer still catches known names written this way."""
@@ -67,29 +71,39 @@ class SpacyNerRecognizer(EntityRecognizer):
             return False
         if any(w in self._stop_terms for w in words) or not value[0].isupper():
             return False
-        if _ODD_CAPS.search(value) or (value.isupper() and value.lower() not in self._gaz.locations):
+        if _ODD_CAPS.search(value) or (value.isupper() and " ".join(words) not in self._gaz.locations):
             return False
         # A lone unknown capitalised word at a sentence start or before a colon is usually
         # just a capitalised word ("Lorem", "Email:").
+        if len(words) == 1 and self._filler(words[0]) and words[0] not in self._gaz.locations:
+            return False  # "Draft", "Monday", "German"
         lone = len(words) == 1 and not self._gaz.knows(words[0])
-        return not (
-            lone and (_SENTENCE_START.search(text, max(0, start - 3), start) or text[end : end + 1] == ":")
-        )
+        return not (lone and (cues.sentence_start(text, start) or text[end : end + 1] == ":"))
 
     def _relabel(self, text: str, start: int, end: int, entity: str) -> str:
-        """The small model often swaps PERSON and LOCATION on unfamiliar single words
-        ("Nadia" as a place, "Ghent" as a person); the gazetteer and a preposition decide."""
+        """The small model often swaps PERSON and LOCATION on unfamiliar words ("Nadia" as a
+        place, "Ghent" or "Caldas da Rainha" as a person); the word lists and a preposition
+        decide. Almost every given name is also some village somewhere, so only a major
+        place or a preposition makes a known given name a place."""
         if entity not in ("PERSON", "LOCATION"):
             return entity
-        word = text[start:end].lower()
-        if " " in word:
-            given = word.split()[0]
-            if entity == "LOCATION" and given in self._gaz.first_names and word not in self._gaz.locations:
-                return "PERSON"  # "Sofia Rossi"
+        value = " ".join(text[start:end].lower().split())
+        given = value.split()[0]
+        # "to" and "for" precede people as often as places ("a note to Artur").
+        cue = cues.place(text, start, end, strict=True)
+        name_like = given in self._gaz.first_names and self._gaz.strength(given) > 0
+        if entity == "LOCATION":
+            if not name_like or (cue and value in self._gaz.locations):
+                return entity
+            if value not in self._gaz.locations:
+                return "PERSON"  # "Sofia Rossi", "complaint from Siobhan"
+            if " " in value:  # "San Francisco"; but "Maria Helena" is a woman before a village
+                common = given in self._gaz.common_first_names and value not in self._gaz.major_locations
+                return "PERSON" if common else entity
+            if value not in self._gaz.major_locations or value in self._gaz.common_first_names:
+                return "PERSON"  # "belongs to Amalia", "a note for Daniel"
             return entity
-        if entity == "LOCATION" and word in self._gaz.first_names and word not in self._gaz.locations:
-            return "PERSON"
-        place_like = word in self._gaz.locations or _PLACE_CUE.search(text, max(0, start - 12), start)
-        if entity == "PERSON" and word not in self._gaz.first_names and place_like:
-            return "LOCATION"
+        known_place = value in self._gaz.locations
+        if (known_place and cue) or (not name_like and (known_place or cue)):
+            return "LOCATION"  # "lives in Florence", "delivery to Ghent"; not "a note for Daniel"
         return entity

@@ -1,4 +1,4 @@
-"""Regex recognizers with validators: email, phone, card, SSN, IBAN, IP.
+"""Regex recognizers with validators: email, card, SSN, IBAN, IP (phones: ``phones.py``).
 
 They are Presidio ``EntityRecognizer`` subclasses so the analyzer runs them like any
 other, but each does its own matching instead of ``PatternRecognizer``: we need context
@@ -16,6 +16,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from guard.recognizers.checksums import card_brand_ok, digits_only, iban_ok, ip_ok, luhn_ok, ssn_ok
+from guard.recognizers.phones import PhoneRecognizer
 
 Check = Callable[[str], bool]
 Veto = Callable[[str, int], bool]
@@ -26,7 +27,8 @@ class Rule:
     regex: re.Pattern[str]
     score: float
     check: Check | None = None
-    context: re.Pattern[str] | None = None  # must match the text just before the hit
+    context: re.Pattern[str] | None = None  # must match the text just before the hit ...
+    after: re.Pattern[str] | None = None  # ... or this, the text just after it
     veto: Veto | None = None
 
 
@@ -59,18 +61,20 @@ class RegexRecognizer(EntityRecognizer):
         for rule in self._rules:
             for match in rule.regex.finditer(text):
                 start, end = match.span()
-                if self._accept(rule, text, match.group(), start):
+                if self._accept(rule, text, match.group(), start, end):
                     results.append(RecognizerResult(entity, start, end, rule.score))
         return results
 
-    def _accept(self, rule: Rule, text: str, value: str, start: int) -> bool:
+    def _accept(self, rule: Rule, text: str, value: str, start: int, end: int) -> bool:
         if rule.check is not None and not rule.check(value):
             return False
         if rule.veto is not None and rule.veto(text, start):
             return False
         if rule.context is not None:
-            window_start = max(0, start - self.CONTEXT_WINDOW)
-            return rule.context.search(text, window_start, start) is not None
+            if rule.context.search(text, max(0, start - self.CONTEXT_WINDOW), start) is not None:
+                return True
+            after = rule.after
+            return after is not None and after.match(text, end, end + self.CONTEXT_WINDOW) is not None
         return True
 
 
@@ -81,58 +85,48 @@ def email_recognizer() -> RegexRecognizer:
     return RegexRecognizer("EMAIL_ADDRESS", [Rule(regex, 1.0)])
 
 
-_PHONE_CONTEXT = _words("phone", "call", "tel", "telephone", "mobile", "cell", "fax", "sms", "text",
-                        "whatsapp", "reach", "dial", "ring", "contact")  # fmt: skip
-
-
-def _digit_count(low: int, high: int) -> Check:
-    return lambda value: low <= len(digits_only(value)) <= high
-
-
-def phone_recognizer() -> RegexRecognizer:
-    # Separators are required between NANP groups so that SSNs (3-2-4), dates (4-2-2), IPs
-    # and card numbers never fit; bare digit runs need a phone word nearby.
-    nanp = re.compile(
-        r"(?<![\w+.-])(?:\+?1[ .-]?)?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w-]|\.\d)"
-    )
-    international = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,6}(?![\w-]|\.\d)")
-    bare = re.compile(r"(?<![\w.+-])(?:\+?1)?\d{10}(?![\w.-])")
-    national = re.compile(r"(?<![\w.+-])\(?0\d{1,4}\)?[ .-]\d{3,4}[ .-]?\d{3,4}(?![\w-]|\.\d)")
-    return RegexRecognizer(
-        "PHONE_NUMBER",
-        [
-            Rule(nanp, 0.75),
-            Rule(international, 0.75, check=_digit_count(8, 15)),
-            Rule(bare, 0.6, context=_PHONE_CONTEXT),
-            Rule(national, 0.6, check=_digit_count(9, 12), context=_PHONE_CONTEXT),
-        ],
-    )
-
-
 def _card_ok(value: str) -> bool:
     number = digits_only(value)
     return 13 <= len(number) <= 19 and luhn_ok(number) and card_brand_ok(number)
+
+
+def _luhn_ok(value: str) -> bool:
+    number = digits_only(value)
+    return 12 <= len(number) <= 19 and luhn_ok(number) and len(set(number)) > 1
+
+
+_CARD_WORDS = _words("card", "cards", "credit", "debit", "visa", "mastercard", "amex", "maestro", "cc", "pan")
 
 
 def card_recognizer() -> RegexRecognizer:
     regex = re.compile(
         r"(?<![\w-])(?:\d{4}([ -]?)\d{4}\1\d{4}\1\d{1,7}|\d{4}([ -]?)\d{6}\2\d{4,5}|\d{13,19})(?![\w-])"
     )
-    return RegexRecognizer("CREDIT_CARD", [Rule(regex, 1.0, check=_card_ok)])
+    # A Luhn-valid number next to "card" is a card even from an issuer range we do not know.
+    return RegexRecognizer(
+        "CREDIT_CARD", [Rule(regex, 1.0, check=_card_ok), Rule(regex, 0.9, _luhn_ok, _CARD_WORDS)]
+    )
 
 
 def _ssn_check(value: str) -> bool:
     return ssn_ok(digits_only(value))
 
 
+_SSN_WORDS = ("ssn", "ssns", "social security", "social", "soc sec", "tax id", "tin", "itin", "taxpayer")
+# "... gave 525642146 as social security no.": the naming word may follow the number.
+_SSN_AFTER = re.compile(r"[^\n\d]{0,16}\b(?:" + "|".join(_SSN_WORDS) + r")\b", re.IGNORECASE)
+
+
 def ssn_recognizer() -> RegexRecognizer:
-    context = _words("ssn", "ssns", "social security", "social", "tax id", "tin", "itin", "taxpayer")
+    context = _words(*_SSN_WORDS)
     return RegexRecognizer(
         "US_SSN",
         [
             Rule(re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])"), 0.85, check=_ssn_check),
-            Rule(re.compile(r"(?<![\w.-])\d{3} \d{2} \d{4}(?![\w.-])"), 0.6, _ssn_check, context),
-            Rule(re.compile(r"(?<![\w.-])\d{9}(?![\w.-])"), 0.7, _ssn_check, context),
+            # 123.45.6789: three groups, so never an IPv4 address or a version number.
+            Rule(re.compile(r"(?<![\w.-])\d{3}\.\d{2}\.\d{4}(?![\w-]|\.\d)"), 0.7, check=_ssn_check),
+            Rule(re.compile(r"(?<![\w.-])\d{3} \d{2} \d{4}(?![\w.-])"), 0.6, _ssn_check, context, _SSN_AFTER),
+            Rule(re.compile(r"(?<![\w.-])\d{9}(?![\w.-])"), 0.7, _ssn_check, context, _SSN_AFTER),
         ],
     )
 
@@ -183,7 +177,7 @@ def ip_recognizer() -> RegexRecognizer:
 def pattern_recognizers() -> list[EntityRecognizer]:
     return [
         email_recognizer(),
-        phone_recognizer(),
+        PhoneRecognizer(),
         card_recognizer(),
         ssn_recognizer(),
         IbanRecognizer(),

@@ -62,7 +62,11 @@ def replicas(
                 },
                 "auth": {"issuer": issuer.issuer, "audience": issuer.audience},
                 "providers": {"openai": {"base_url": provider.base_url}},
-                "guard": {"executor": "thread", "workers": 1},
+                # One guard thread per replica serves 30 concurrent calls here. Waiting for
+                # it is not work time (guard/admission.py); the work limit is raised too,
+                # because on a 2-core box shared with other jobs one short batch has been
+                # seen to take longer than the 2 s default while the replicas warm up.
+                "guard": {"executor": "thread", "workers": 1, "timeout_seconds": 30},
                 "audit": {
                     "sink": "postgres",
                     "postgres_dsn": dsn,

@@ -19,7 +19,7 @@ SEED = DATA / "seed"
 
 def test_eval_set_meets_baseline(detector: Detector) -> None:
     report = evaluate(detector, load_samples(DATA / "pii_eval.jsonl"))
-    baseline = json.loads((DATA / "pii_eval_baseline.json").read_text())
+    baseline = json.loads((DATA / "pii_eval_baseline.json").read_text())["pii_eval"]
     assert regressions(report.figures(), baseline) == []
     # The targets, independent of the baseline.
     figures = report.figures()
@@ -105,18 +105,28 @@ def _run(*argv: str) -> int:
 
 
 def test_eval_command(shared_model: None, capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run() == 0
+    assert _run("--data", str(DATA / "pii_eval.jsonl")) == 0
     out = capsys.readouterr().out
     assert "OVERALL" in out and "no regression" in out
+
+
+def test_eval_command_reports_every_set_with_its_role(
+    shared_model: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _run()  # the exit code depends on the held-out figures; the report is what is checked
+    out = capsys.readouterr().out
+    for name in ("regression", "development", "held-out"):
+        assert f"== {name}:" in out
+    assert "never tuned on" in out and out.count("targets (") == 3
 
 
 def test_eval_command_regression_exit(
     shared_model: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     baseline = tmp_path / "baseline.json"
-    baseline.write_text(json.dumps({"PERSON.recall": 1.0}))
-    assert _run("--baseline", str(baseline)) == 1
-    assert "REGRESSION PERSON.recall" in capsys.readouterr().out
+    baseline.write_text(json.dumps({"PERSON.recall": 1.01}))  # more than any figure can be
+    assert _run("--data", str(DATA / "pii_eval.jsonl"), "--baseline", str(baseline)) == 1
+    assert "REGRESSION pii_eval PERSON.recall" in capsys.readouterr().out
 
 
 def test_targets_are_reported_and_a_missed_one_fails() -> None:

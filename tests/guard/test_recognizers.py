@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from presidio_analyzer import EntityRecognizer
 
 from guard.recognizers.checksums import card_brand_ok, iban_ok, luhn_ok, ssn_ok
 from guard.recognizers.patterns import (
     IbanRecognizer,
-    RegexRecognizer,
     card_recognizer,
     email_recognizer,
     ip_recognizer,
-    phone_recognizer,
     ssn_recognizer,
 )
+from guard.recognizers.phones import PhoneRecognizer
 
 
-def found(recognizer: RegexRecognizer, text: str) -> list[str]:
+def found(recognizer: EntityRecognizer, text: str) -> list[str]:
     # Several rules of one recognizer may find the same span; the detector merges them.
     values = [text[r.start : r.end] for r in recognizer.analyze(text, recognizer.supported_entities, None)]
     return sorted(set(values), key=text.index)
@@ -53,10 +53,33 @@ def test_email(text: str, expected: list[str]) -> None:
         ("card 4111 1111 1111 1111", []),
         ("product code 123-456-789", []),
         ("Tracking ID: 555-ABC-1234", []),
+        # International numbers, any region phonenumbers knows, with or without a phone word.
+        ("reach me at +91 98765 43210", ["+91 98765 43210"]),
+        ("+44(0)20 74960791 is the desk", ["+44(0)20 74960791"]),
+        ("fyi 0049 30 901820", ["0049 30 901820"]),
+        ("call +1-982-647-0512x41539 now", ["+1-982-647-0512x41539"]),
+        # National formats: a French number by its shape; bare digits after a phone word.
+        ("mobile 01 40 01 23 06", ["01 40 01 23 06"]),
+        ("ask 01 40 01 23 06", ["01 40 01 23 06"]),
+        ("phone 7046788817", ["7046788817"]),
+        ("PHONE: 07009 12374", ["07009 12374"]),
+        ("her cell is 5191.4322.", ["5191.4322"]),
+        ("my number is 001-669-386-1729 if", ["001-669-386-1729"]),
+        ("tel. (02)02019207", ["(02)02019207"]),
+        ("You can reach me on 06202595872 after 6pm.", ["06202595872"]),
+        ("Her cell is (04063) 69187.", ["(04063) 69187"]),
+        ("telefon 0171 2345678", ["0171 2345678"]),
+        # ... but not other numbers, even next to a phone word.
+        ("call me on 04/11/1982", []),
+        ("invoice number is 2024-118-7731", []),
+        ("SKU 4006381333931 out of stock", []),
+        ("phone 1234", []),
+        ("call 0000000000", []),
+        ("ping 10.20.30.40 from the phone", []),
     ],
 )
 def test_phone(text: str, expected: list[str]) -> None:
-    assert found(phone_recognizer(), text) == expected
+    assert found(PhoneRecognizer(), text) == expected
 
 
 @pytest.mark.parametrize(
@@ -70,6 +93,10 @@ def test_phone(text: str, expected: list[str]) -> None:
         ("bad Luhn 4111111111111112", []),
         ("serial 4532-1234-ABCD-9999", []),
         ("account 1234567890123456", []),  # no network issues cards starting with 1
+        ("JCB 15 digits 213197556213137", ["213197556213137"]),
+        ("maestro 6759649826438453", ["6759649826438453"]),
+        ("card ending 3597-5562-1313-2396", ["3597-5562-1313-2396"]),  # unknown range, but "card"
+        ("ref 3597-5562-1313-2396", []),  # the same digits without a card word
     ],
 )
 def test_card(text: str, expected: list[str]) -> None:
@@ -84,6 +111,12 @@ def test_card(text: str, expected: list[str]) -> None:
         ("order 123456789 shipped", []),
         ("invalid 000-12-3456 and 123-00-4567 and 666-12-3456", []),
         ("product 123-456-789", []),
+        ("social security number 123456789", ["123456789"]),
+        ("SOCIAL SECURITY NUMBER 123 45 6789", ["123 45 6789"]),
+        ("she gave 525642146 as social security no.", ["525642146"]),
+        ("ssn on file: 123.45.6789", ["123.45.6789"]),
+        ("dotted 550.25.8841 even without a word", ["550.25.8841"]),
+        ("an IP 10.25.88.41 is not one", []),
     ],
 )
 def test_ssn(text: str, expected: list[str]) -> None:

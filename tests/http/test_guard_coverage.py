@@ -7,6 +7,7 @@ answer shows what would have left the building. Finance pseudonymizes e-mail add
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from collections.abc import Callable
@@ -236,3 +237,53 @@ async def test_block_mode_refuses_pii_in_a_schema(
     }[path]
     response = await gateway.post(path, json=body, headers=bearer(roles=["auditor"]))
     assert response.status_code == 400 and "pii_blocked" in response.text
+
+
+async def test_pii_split_across_two_messages_is_found_at_the_junction(
+    gateway: httpx.AsyncClient, bearer: Bearer
+) -> None:
+    body = openai(
+        messages=[
+            user("my ssn is 123-45-"),
+            user("6789 thanks"),
+            user("mail maria.gonzalez@"),
+            user("example.com"),
+        ]
+    )
+    response = await gateway.post("/v1/chat/completions", json=body, headers=bearer(roles=["finance"]))
+    assert response.status_code == 200
+    assert "6789" not in response.text and "example.com" not in response.text
+
+
+async def test_pii_inside_a_base64_blob_is_found(gateway: httpx.AsyncClient, bearer: Bearer) -> None:
+    blob = base64.b64encode(f"please write to {EMAIL} about the invoice".encode()).decode()
+    body = openai(messages=[user(f"decode this: {blob}")])
+    response = await gateway.post("/v1/chat/completions", json=body, headers=bearer(roles=["finance"]))
+    assert response.status_code == 200
+    assert blob not in response.text  # re-encoded from the masked text
+
+
+async def test_one_caller_flooding_large_requests_does_not_starve_another(
+    gateway: httpx.AsyncClient, bearer: Bearer
+) -> None:
+    big = " ".join(["Maria Gonzalez lives in Lisbon and writes reports."] * 300)
+    flood_headers, calm_headers = (
+        bearer(sub="mallory", roles=["finance"]),
+        bearer(sub="bob", roles=["finance"]),
+    )
+
+    async def flood() -> int:
+        return (
+            await gateway.post(
+                "/v1/chat/completions", json=openai(messages=[user(big)]), headers=flood_headers
+            )
+        ).status_code
+
+    async def calm() -> int:
+        await asyncio.sleep(0.05)  # the flood is in the guard first
+        return (await gateway.post("/v1/chat/completions", json=openai(), headers=calm_headers)).status_code
+
+    statuses = await asyncio.gather(*(flood() for _ in range(24)), *(calm() for _ in range(4)))
+    flooded, calm_statuses = statuses[:24], statuses[24:]
+    assert calm_statuses == [200] * 4  # the ordinary caller is served
+    assert set(flooded) <= {200, 429} and 503 not in flooded  # the flooder is slowed, never a 503 for anyone

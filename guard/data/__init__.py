@@ -1,0 +1,1 @@
+"""Word lists the guard's recognizers load at start-up (built by ``guard.data.build``)."""

@@ -1,0 +1,63 @@
+"""Words around a candidate that say "person" or "place", shared by the gazetteer and the
+NER recognizers. Each function looks at a short window before (or after) the candidate."""
+
+from __future__ import annotations
+
+import re
+
+TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "professor", "sir", "madam", "mx"})
+# A label or phrase after which a capitalised word is a name: "Name:", "Dear", "I am".
+LABEL = re.compile(
+    r"(?:\bname\s*(?:is|:)|\bnamed|\bcalled|\bperson\s*:|\bemployee\s*:|\bpatient\s*:|"
+    r"\bcustomer\s*:|\bclient\s*:|\battn\s*:|\bcontact\s*:|\bowner\s*:|\bassignee\s*:|\breporter\s*:|"
+    r"\bfrom\s*:|\bcc\s*:|\bdear|\bsigned|\bi\s+am|\bi'm|\bname|\bit's|\bit\s+is)\s*$",
+    re.IGNORECASE,
+)
+# Words after which a lower-case unknown word is very likely a person: "ask aurelio to",
+# "thanks eero!", "i talked to dagny". Only in chat style, hence lower-case only.
+PERSON_CUE = re.compile(
+    r"\b(?:ask|asked|ask for|asking for|tell|told|ping|pinged|email|emailed|call|cc|thanks|thank|hey|hi|"
+    r"hello|dear|met|"
+    r"meet|talked to|spoke to|spoke with|talk to|message|remind|invite|invited)\W{0,2}$",
+    re.IGNORECASE,
+)
+_LOOSE_PLACE = re.compile(r"\b(?:in|to|from|at|near|via|visit|visiting|around|of|across)\s+$", re.IGNORECASE)
+# "to" and "for" precede people as often as places ("a note to Artur"); these do not, and
+# neither do the labels of a form ("City: Abrantes").
+_STRICT_PLACE = re.compile(
+    r"(?:\b(?:in|from|near|visit|visiting|around|across)\s+|"
+    r"\b(?:city|town|village|country|address|location|place|region|state|province)\s*:\s*)$",
+    re.IGNORECASE,
+)
+# "the Berlin office", "our Lyon branch"
+_PLACE_AFTER = re.compile(
+    r"\s+(?:office|offices|branch|site|store|warehouse|plant|campus|hq|headquarters|airport)\b",
+    re.IGNORECASE,
+)
+SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\n]\s*)$")
+WINDOW = 16
+
+
+def place_before(text: str, start: int, *, strict: bool = False) -> bool:
+    pattern = _STRICT_PLACE if strict else _LOOSE_PLACE
+    return pattern.search(text, max(0, start - WINDOW), start) is not None
+
+
+def place_after(text: str, end: int) -> bool:
+    return _PLACE_AFTER.match(text, end) is not None
+
+
+def place(text: str, start: int, end: int, *, strict: bool = False) -> bool:
+    return place_before(text, start, strict=strict) or place_after(text, end)
+
+
+def person_before(text: str, start: int) -> bool:
+    return PERSON_CUE.search(text, max(0, start - WINDOW), start) is not None
+
+
+def label_before(text: str, start: int) -> bool:
+    return LABEL.search(text, max(0, start - 24), start) is not None
+
+
+def sentence_start(text: str, start: int) -> bool:
+    return SENTENCE_START.search(text, max(0, start - 3), start) is not None
