@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--targets", type=_csv, default=targets.DEFAULT_TARGETS, help=",".join(targets.ALL_TARGETS)
     )
-    run.add_argument("--modes", type=_csv, default=("nonstream", "stream"))
+    run.add_argument("--modes", type=_csv, default=("nonstream", "stream", "mcp"))
     run.add_argument("--conc", type=lambda s: tuple(int(c) for c in _csv(s)), default=(1, 16, 64))
     run.add_argument("--passes", type=int, default=2)
     run.add_argument("--duration", type=float, default=20.0, help="seconds of wrk per point")

@@ -33,12 +33,21 @@ class Reply:
     body: bytes
 
 
-def http(method: str, url: str, token: str = "", body: bytes | None = None, timeout: float = 10.0) -> Reply:
+def http(
+    method: str,
+    url: str,
+    token: str = "",
+    body: bytes | None = None,
+    timeout: float = 10.0,
+    headers: dict[str, str] | None = None,
+) -> Reply:
     request = urllib.request.Request(url, data=body, method=method)
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     if body is not None:
         request.add_header("Content-Type", "application/json")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return Reply(
@@ -126,6 +135,42 @@ def smoke(target: Target, bodies: dict[str, Path]) -> dict[str, Any]:
     if reply.status != 200 or not events or events[-1].strip() != b"data: [DONE]":
         raise TargetError(f"stream answered {reply.status}, {len(events)} events: {reply.body[-200:]!r}")
     return info
+
+
+@dataclass(frozen=True)
+class McpSession:
+    """Where and how wrk POSTs MCP messages: the path and the session's headers."""
+
+    path: str
+    headers: dict[str, str]
+
+
+MCP_VERSION = "2025-11-25"
+
+
+def open_mcp(target: Target, body: Path) -> McpSession:
+    """An MCP session with the target (initialize, initialized), smoke-tested with one call."""
+    assert target.mcp_path is not None
+    url = target.url + target.mcp_path
+    accept = {"Accept": "application/json, text/event-stream"}
+    params = {
+        "protocolVersion": MCP_VERSION,
+        "capabilities": {},
+        "clientInfo": {"name": "bench", "version": "1"},
+    }
+    init = json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params}).encode()
+    reply = http("POST", url, target.token, init, headers=accept)
+    session_id = reply.headers.get("mcp-session-id")
+    if reply.status != 200 or not session_id:
+        raise TargetError(f"MCP initialize answered {reply.status}: {reply.body[:300]!r}")
+    headers = {**accept, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": MCP_VERSION}
+    http(
+        "POST", url, target.token, b'{"jsonrpc":"2.0","method":"notifications/initialized"}', headers=headers
+    )
+    reply = http("POST", url, target.token, body.read_bytes(), headers=headers)
+    if reply.status != 200 or b'"result"' not in reply.body:
+        raise TargetError(f"MCP tools/call answered {reply.status}: {reply.body[:300]!r}")
+    return McpSession(target.mcp_path, headers)
 
 
 def check_guard(target: Target, upstream_url: str, upstream_key: str, bodies: dict[str, Path]) -> str:

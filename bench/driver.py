@@ -5,6 +5,8 @@ smoke-tested, warmed up, then measured at every (mode, concurrency) point:
 
 * wrk `-t1 -cN -dD` for requests/s (streams/s in stream mode) and latency percentiles;
 * in stream mode also the SSE client against a paced upstream for time to first token;
+* in mcp mode, for targets that serve MCP, wrk POSTs an MCP ``tools/call`` in a session the
+  driver opened first (the fake upstream's MCP server directly, or through Skein);
 * CPU charged to target / upstream / load generator / foreign around each run.
 
 Before each point the driver waits (bounded) for the machine to be quiet; a point whose
@@ -37,7 +39,7 @@ SCHEMA = 1
 @dataclass(frozen=True)
 class Options:
     targets: tuple[str, ...] = targets.DEFAULT_TARGETS
-    modes: tuple[str, ...] = ("nonstream", "stream")
+    modes: tuple[str, ...] = ("nonstream", "stream", "mcp")
     concs: tuple[int, ...] = (1, 16, 64)
     passes: int = 2
     duration: float = 20.0
@@ -171,8 +173,13 @@ class Run:
     ) -> None:
         opts = self.options
         body = bodies[mode]
+        mcp = None
+        if mode == "mcp":
+            if target.mcp_path is None:
+                return  # not an MCP gateway: no mcp row
+            mcp = control.open_mcp(target, body)
         if opts.warmup > 0:
-            load.wrk(self.rig, target, body, 16, opts.warmup)
+            load.wrk(self.rig, target, body, 16, opts.warmup, mcp)
         for conc in opts.concs:
             for attempt in range(opts.retries + 1):
                 time.sleep(opts.pause)
@@ -182,7 +189,7 @@ class Run:
                     "pre_quiet_cores": quiet[0],
                 }  # fmt: skip
                 record["wrk"] = load.accounted(
-                    partial(load.wrk, self.rig, target, body, conc, opts.duration), pids, upstream
+                    partial(load.wrk, self.rig, target, body, conc, opts.duration, mcp), pids, upstream
                 )
                 noisy = record["wrk"]["foreign_cores"] > opts.max_foreign
                 if mode == "stream" and opts.ttft:

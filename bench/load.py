@@ -12,13 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from bench import proc
+from bench.control import McpSession
 from bench.targets import Rig, Target
 
 WRK_ERRORS = ("err_connect", "err_read", "err_write", "err_status", "err_timeout")
 
 
-def wrk(rig: Rig, target: Target, body: Path, conc: int, duration: float) -> dict[str, Any]:
-    """`wrk -t1 -cN -dD` pinned to the rig CPU; returns the Lua summary (see bench/wrk.lua)."""
+def wrk(
+    rig: Rig, target: Target, body: Path, conc: int, duration: float, mcp: McpSession | None = None
+) -> dict[str, Any]:
+    """`wrk -t1 -cN -dD` pinned to the rig CPU; returns the Lua summary (see bench/wrk.lua).
+    With ``mcp``, the body is a JSON-RPC message POSTed to the target's MCP path in that session."""
     out_json = rig.run_dir / "wrk_last.json"
     out_json.unlink(missing_ok=True)
     env = {
@@ -28,6 +32,9 @@ def wrk(rig: Rig, target: Target, body: Path, conc: int, duration: float) -> dic
         "BENCH_JSON": str(out_json),
         "BENCH_HEADER": target.header,
     }
+    if mcp is not None:
+        env["BENCH_PATH"] = mcp.path
+        env["BENCH_HEADERS"] = "\n".join(f"{k}: {v}" for k, v in mcp.headers.items())
     command = [
         "taskset", "-c", rig.rig_cpus, "wrk", "-t1", f"-c{conc}", f"-d{duration:g}s", "--timeout", "10s",
         "-s", str(rig.bench_dir / "wrk.lua"), target.url,

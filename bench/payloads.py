@@ -56,6 +56,12 @@ def chat_body(stream: bool, pace_ms: int = 0) -> dict[str, Any]:
     return body
 
 
+def mcp_body() -> dict[str, Any]:
+    """One MCP tools/call carrying the same 200-word prompt as its argument."""
+    params = {"name": "echo", "arguments": {"text": USER}}
+    return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+
+
 def encode(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
@@ -67,6 +73,7 @@ def write_bodies(directory: Path, pace_ms: int) -> dict[str, Path]:
         "nonstream": chat_body(stream=False),
         "stream": chat_body(stream=True),
         "stream_paced": chat_body(stream=True, pace_ms=pace_ms),
+        "mcp": mcp_body(),
     }
     files = {}
     for name, body in bodies.items():

@@ -274,6 +274,7 @@ def render(doc: dict[str, Any]) -> str:
     for mode, head, row, title in (
         ("nonstream", NONSTREAM_HEAD, _nonstream_row, "Non-streaming (wrk)"),
         ("stream", STREAM_HEAD, _stream_row, "Streaming (wrk: whole streams; SSE client: TTFT, paced)"),
+        ("mcp", NONSTREAM_HEAD, _nonstream_row, "MCP tools/call in a session (wrk; Skein: /mcp/{server})"),
     ):
         rows = [row(p) for p in points if p.mode == mode]
         if rows:

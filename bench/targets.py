@@ -27,6 +27,7 @@ SKEIN_PORT = int(os.environ.get("SKEIN_PORT", "8500"))
 SKEIN_ROLE = os.environ.get("SKEIN_ROLE", "bench")  # guard off
 SKEIN_GUARD_ROLE = os.environ.get("SKEIN_GUARD_ROLE", "bench-guard")  # guard pseudonymize
 OVERHEAD_HEADER = "x-skein-overhead-ms"
+MCP_SERVER = "bench"  # the fake upstream's MCP endpoint, as Skein's mcp.servers name it
 
 PYPROXY_PORT = int(os.environ.get("PYPROXY_PORT", "8300"))
 NGINX_PORT = int(os.environ.get("NGINX_PORT", "8200"))
@@ -78,6 +79,7 @@ class Target:
     header: str = ""  # numeric response header the load generators average
     guard_expected: bool | None = None  # None: not a guard scenario; else must (not) pseudonymize
     note: str = ""
+    mcp_path: str | None = None  # where it serves the bench MCP server (None: not in the mcp mode)
 
     @property
     def port(self) -> int:
@@ -106,7 +108,9 @@ def prepare(name: str, rig: Rig) -> Target | Skip:
 
 
 def _direct(rig: Rig) -> Target:
-    return Target("direct", rig.upstream_url, token=rig.upstream_key, note="wrk -> fake upstream")
+    return Target(
+        "direct", rig.upstream_url, token=rig.upstream_key, note="wrk -> fake upstream", mcp_path="/mcp"
+    )
 
 
 # --- Skein -------------------------------------------------------------------------------------
@@ -116,7 +120,11 @@ def _skein(rig: Rig, name: str, role: str, guard: bool) -> Target | Skip:
     except ImportError:
         return Skip(name, "package `gateway` is not importable from this venv")
     config = write_skein_config(rig)
-    env = {"BENCH_UPSTREAM_KEY": rig.upstream_key, "SKEIN_CONFIG": str(config)}
+    env = {
+        "BENCH_UPSTREAM_KEY": rig.upstream_key,
+        "BENCH_MCP_AUTH": f"Bearer {rig.upstream_key}",  # Skein's credential for the MCP server
+        "SKEIN_CONFIG": str(config),
+    }
     token = _mint_token(rig, config, role, env)
     if isinstance(token, Skip):
         return Skip(name, token.reason)
@@ -132,6 +140,7 @@ def _skein(rig: Rig, name: str, role: str, guard: bool) -> Target | Skip:
         header=OVERHEAD_HEADER,
         guard_expected=guard,
         note=f"role {role}, guard {'pseudonymize' if guard else 'off'}, audit SQLite",
+        mcp_path=f"/mcp/{MCP_SERVER}",
     )
 
 
@@ -151,6 +160,8 @@ def write_skein_config(rig: Rig) -> Path:
             "description": "Written by bench/targets.py for the load benchmark.",
             "models": {"allowed": ["gpt-4o-mini"], "default": "gpt-4o-mini"},
             "privacy": privacy,
+            "extensions": [{"name": MCP_SERVER}],  # the fake upstream's MCP server, through Skein
+            "tools": {"allow": [f"{MCP_SERVER}__*"]},
         }
         (bundles / "profiles" / f"{role}.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
     settings = {
@@ -166,6 +177,7 @@ def write_skein_config(rig: Rig) -> Path:
                 "api_key_env": "BENCH_UPSTREAM_KEY",
             }
         },
+        "mcp": {"servers": {MCP_SERVER: {"url": f"{rig.upstream_url}/mcp", "auth_env": "BENCH_MCP_AUTH"}}},
     }
     config.write_text(yaml.safe_dump(settings, sort_keys=False))
     return config

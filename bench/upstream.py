@@ -10,6 +10,10 @@ answers far faster than any proxy in front of it (the `direct` row is the rig's 
     POST /v1/embeddings                       fixed 256-dimension embedding
     GET  /v1/models, /health, /readyz
     GET  /_bench/last                         the last POST body received (for the guard check)
+    POST /mcp                                 an MCP server (Streamable HTTP, JSON answers): initialize
+                                              (session "bench-session"), notifications (202), tools/list
+                                              (one tool, "echo"), tools/call (a fixed text result)
+    DELETE /mcp                               ends the session (200)
 
 Paths are also accepted without `/v1`. Streams are paced (a sleep between events) when the
 server runs with `--chunk-delay-ms N` or when the request body contains `bench-pace-<N>ms`.
@@ -120,6 +124,55 @@ FIXED = {
 STATUS = {"404": b"404 Not Found", "401": b"401 Unauthorized"}
 PREBUILT = {key: _response(STATUS.get(key, b"200 OK"), body) for key, body in FIXED.items()}
 
+# MCP: results are fixed; the response carries the request's id, so only the envelope varies.
+MCP_SESSION = b"bench-session"
+MCP_RESULTS = {
+    "initialize": _dumps(
+        {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {"tools": {"listChanged": False}},
+            "serverInfo": {"name": "bench", "version": "1"},
+        }
+    ),
+    "tools/list": _dumps(
+        {
+            "tools": [
+                {
+                    "name": "echo",
+                    "description": "Answers with a fixed text.",
+                    "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}},
+                }
+            ]
+        }
+    ),
+    "tools/call": _dumps(
+        {"content": [{"type": "text", "text": "This is a fixed benchmark tool result."}], "isError": False}
+    ),
+    "ping": b"{}",
+}
+MCP_ID_RE = re.compile(rb'"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
+MCP_METHOD_RE = re.compile(rb'"method"\s*:\s*"([^"]+)"')
+
+
+def mcp_answer(body: bytes, keep_alive: bool) -> bytes:
+    """The answer to one JSON-RPC message: 202 for a notification, else a JSON response."""
+    close = b"" if keep_alive else b"Connection: close\r\n"
+    method = MCP_METHOD_RE.search(body)
+    found = MCP_ID_RE.search(body)
+    if found is None:
+        return b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n%s\r\n" % close
+    name = method.group(1).decode() if method else ""
+    result = MCP_RESULTS.get(name)
+    if result is None:
+        payload = b'{"jsonrpc":"2.0","id":%s,"error":{"code":-32601,"message":"not found"}}' % found.group(1)
+    else:
+        payload = b'{"jsonrpc":"2.0","id":%s,"result":%s}' % (found.group(1), result)
+    session = b"Mcp-Session-Id: %s\r\n" % MCP_SESSION if name == "initialize" else b""
+    return (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s%s\r\n"
+        % (len(payload), session, close)
+    ) + payload
+
 
 class Config:
     """Process-wide settings, fixed at start-up."""
@@ -191,6 +244,10 @@ class UpstreamProtocol(asyncio.Protocol):
                 return self._answer("chat", keep_alive)
             if path == b"/embeddings":
                 return self._answer("embeddings", keep_alive)
+            if path == b"/mcp":
+                return self._write(mcp_answer(body, keep_alive))
+        elif method == b"DELETE" and path == b"/mcp":
+            return self._answer("health", keep_alive)
         elif path == b"/_bench/last":
             return self._write(_response(b"200 OK", Config.last_body or b"{}", keep_alive))
         elif path == b"/models":

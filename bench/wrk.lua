@@ -2,7 +2,8 @@
 -- env: BENCH_BODY (file), BENCH_TOKEN, BENCH_PATH (default /v1/chat/completions), BENCH_JSON,
 --      BENCH_HEADER (optional response header holding a number, e.g. x-skein-overhead-ms:
 --      its sum and count go into the summary; defining response() costs wrk some speed,
---      so it is only done when asked)
+--      so it is only done when asked), BENCH_HEADERS (optional extra headers, "Name: value"
+--      one per line: the MCP session, Accept, protocol version)
 local f = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
 local body = f:read("*a")
 f:close()
@@ -11,6 +12,9 @@ wrk.path = os.getenv("BENCH_PATH") or "/v1/chat/completions"
 wrk.body = body
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. (os.getenv("BENCH_TOKEN") or "sk-bench-1234")
+for name, value in string.gmatch(os.getenv("BENCH_HEADERS") or "", "([^:\n]+):%s*([^\n]*)") do
+  wrk.headers[name] = value
+end
 
 local header_name = os.getenv("BENCH_HEADER")
 local threads = {}

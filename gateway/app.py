@@ -9,10 +9,13 @@ on shutdown it drains the audit queue and closes the pools, in reverse order of 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
 
+import aiohttp
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -21,28 +24,38 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway import metrics_live
+from gateway.approvals import ApprovalGate
 from gateway.audit.postgres import sink_from_settings
 from gateway.audit.writer import AuditWriter
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.devkey import DevKey
 from gateway.bundle.setup import open_bundles
 from gateway.controller.mesh import MOUNT_PATH
+from gateway.controller.service import Service
 from gateway.controller.setup import MeshRoute, open_controller
 from gateway.db.controller import ControllerStoreError
 from gateway.db.stores import controller_store_from_settings
 from gateway.dialects.registry import MODEL_ROUTES
 from gateway.errors import BadRequest, GatewayError, MethodNotAllowed, NotFound
 from gateway.guarding import build_guard
-from gateway.http import audit_api, models, ops, proxy
+from gateway.http import agents, audit_api, mcp, models, ops, proxy
 from gateway.http.answers import ModelAnswers
 from gateway.http.controller import controller_routes
 from gateway.http.errors import error_response
 from gateway.http.fastpath import FastPaths
+from gateway.http.mcp import McpAnswers
 from gateway.http.server import Refusals
+from gateway.mcp.call import mcp_call
+from gateway.mcp.catalog import ResourceIndex, ToolCatalog
+from gateway.mcp.guarding import message_slots
+from gateway.mcp.methods import METHODS
+from gateway.mcp.recording import McpRecorder
+from gateway.mcp.session import SessionSealer
+from gateway.mcp.upstream import McpUpstream
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline
 from gateway.recording import Recorder, UnauthenticatedBudget
-from gateway.services import Gateway
+from gateway.services import Gateway, McpPipelines
 from gateway.settings import Settings
 from gateway.stages.admit import Admit
 from gateway.stages.authenticate import Authenticate
@@ -51,6 +64,13 @@ from gateway.stages.decide import Decide
 from gateway.stages.forward import Forward
 from gateway.stages.idempotency import Idempotency
 from gateway.stages.mask import Mask
+from gateway.stages.mcp_approve import ApproveMcp
+from gateway.stages.mcp_decide import DecideMcp
+from gateway.stages.mcp_filter import FilterListing
+from gateway.stages.mcp_forward import ForwardMcp
+from gateway.stages.mcp_read import ReadMcp
+from gateway.stages.mcp_session import McpSessionStage
+from gateway.stages.mcp_target import McpTarget
 from gateway.stages.profile import Profile
 from gateway.stages.route import RouteCall
 from gateway.state.shared import open_shared_state
@@ -61,6 +81,10 @@ from gateway.upstream.http import HttpUpstream, new_pool
 from guard import Guard
 
 log = logging.getLogger("skein.app")
+try:
+    _VERSION = version("skein")
+except PackageNotFoundError:  # a source tree that was not installed
+    _VERSION = "0"
 
 
 def create_app(
@@ -99,6 +123,13 @@ def create_app(
         Route("/v1/models", models.listing_route("/v1/models", models.openai_or_anthropic), methods=["GET"]),
         Route("/api/tags", models.listing_route("/api/tags", models.ollama_tags), methods=["GET"]),
         Route("/audit", audit_api.audit_route, methods=["GET"]),
+        Route("/mcp", mcp.mcp_post, methods=["POST"]),
+        Route("/mcp", mcp.mcp_delete, methods=["DELETE"]),
+        Route("/mcp/{server}", mcp.mcp_post, methods=["POST"]),
+        Route("/mcp/{server}", mcp.mcp_get, methods=["GET"]),
+        Route("/mcp/{server}", mcp.mcp_delete, methods=["DELETE"]),
+        Route("/profiles/me", agents.profile_me, methods=["GET"]),
+        Route("/goose/allowlist.yaml", agents.goose_allowlist, methods=["GET"]),
         Route("/healthz", ops.healthz, methods=["GET"]),
         Route("/readyz", ops.readyz, methods=["GET"]),
         Route("/metrics", ops.metrics, methods=["GET"]),
@@ -168,9 +199,11 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         state_failures=state.policy.failures if state else None,
     )
 
-    recorder = Recorder(audit, metrics, instance_id, UnauthenticatedBudget())
+    unauthenticated = UnauthenticatedBudget()  # one budget for every route's failed logins
+    recorder = Recorder(audit, metrics, instance_id, unauthenticated)
     answers = ModelAnswers(overhead_header=settings.server.overhead_header)
-    authenticate, profile, decide = Authenticate(authenticator), Profile(bundles), Decide(usage)
+    approvals = ApprovalGate(Service(controller, settings.controller))  # the controller's rules
+    authenticate, profile, decide = Authenticate(authenticator), Profile(bundles), Decide(usage, approvals)
     model_call = Pipeline(
         [
             authenticate,
@@ -199,6 +232,7 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         answers.error,
         recorder,
     )
+    mcp_recorder = McpRecorder(audit, metrics, instance_id, unauthenticated)
     controller_api, mesh = await open_controller(
         settings,
         controller,
@@ -209,6 +243,19 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         recorder=recorder,
     )
     return Gateway(
+        mcp=_mcp_pipelines(settings, metrics, pool, guard, approvals, authenticate, profile, mcp_recorder),
+        profile_view=Pipeline(
+            [authenticate, profile, decide],
+            agents.profile_view(settings.mcp.servers),
+            answers.error,
+            recorder,
+        ),
+        goose_allowlist=Pipeline(
+            [authenticate, profile],
+            agents.goose_allowlist_yaml(settings.mcp.servers),
+            answers.error,
+            recorder,
+        ),
         settings=settings,
         metrics=metrics,
         authenticator=authenticator,
@@ -224,6 +271,58 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         state=state,
         controller_api=controller_api,
         mesh=mesh,
+    )
+
+
+def _mcp_pipelines(
+    settings: Settings,
+    metrics: Metrics,
+    pool: aiohttp.ClientSession,
+    guard: Guard | None,
+    approvals: ApprovalGate,
+    authenticate: Authenticate,
+    profile: Profile,
+    recorder: McpRecorder,
+) -> McpPipelines:
+    """The MCP gateway's pipelines (gateway/http/mcp.py), over one upstream client per server."""
+    config = settings.mcp
+    upstreams = {name: McpUpstream(name, server, pool) for name, server in config.servers.items()}
+    metrics.set_mcp_labels(servers=upstreams, methods=[*METHODS, "GET", "(response)"])
+    secret = os.environ.get(config.session_key_env) if config.session_key_env else None
+    if config.session_key_env and not secret:
+        log.warning("mcp.session_key_env %s is not set: MCP sessions are per process", config.session_key_env)
+    sealer = SessionSealer(secret, config.session_ttl_seconds)
+    catalog, resources = ToolCatalog(config.tools_cache_seconds), ResourceIndex()
+    route, decide = McpTarget(upstreams, resources), DecideMcp(upstreams, catalog)
+    forward = ForwardMcp(upstreams, sealer, metrics, version=_VERSION)
+    answers = McpAnswers(upstreams, overhead_header=settings.server.overhead_header)
+    message = Pipeline(
+        [
+            route,
+            decide,
+            Mask(guard, slots=lambda call: message_slots(mcp_call(call).outgoing or {})),
+            ApproveMcp(approvals),
+            forward,
+            FilterListing(catalog, resources, metrics),
+        ],
+        answers.respond,
+        answers.fail_message,
+        recorder,
+    )
+    envelope = [
+        authenticate,
+        ReadMcp(settings.server.max_body_bytes, config.max_batch),
+        McpSessionStage(sealer),
+        profile,
+    ]
+    session = McpSessionStage(sealer, required=True)
+    return McpPipelines(
+        post=Pipeline(envelope, answers.dispatch(message), answers.fail, recorder),
+        message=message,
+        stream=Pipeline(
+            [authenticate, session, profile, route, decide, forward], answers.stream, answers.fail, recorder
+        ),
+        end=Pipeline([authenticate, session, profile], answers.end_session, answers.fail, recorder),
     )
 
 

@@ -123,6 +123,7 @@ class Metrics:
         self._define_request_metrics()
         self._define_usage_metrics()
         self._define_operations_metrics()
+        self._define_mcp_metrics()
         self._request_cache: dict[tuple[str | None, ...], Counter] = {}
 
     def _define_request_metrics(self) -> None:
@@ -193,6 +194,27 @@ class Metrics:
             self._bundle_loads.child(loaded)
         for kind in _POLICY_FAULTS:
             self._policy_faults.child(kind)
+
+    def _define_mcp_metrics(self) -> None:
+        # Servers are the configured ones and methods MCP's own (set_mcp_labels), else "other".
+        self._mcp_servers, self._mcp_methods = (
+            LabelBound(self._cap, known=()),
+            LabelBound(self._cap, known=()),
+        )
+        decision = LabelBound(8)
+        self._mcp_messages = self._counter(
+            "mcp_messages",
+            "MCP messages by server, method and outcome (allow, deny, approval, error).",
+            {"server": self._mcp_servers, "method": self._mcp_methods, "decision": decision},
+        )
+        self._tool_calls = self._counter(
+            "tool_calls",
+            "MCP tools/call by server, tool and outcome (allow, deny, approval, error).",
+            {"server": self._mcp_servers, "tool": LabelBound(4 * self._cap), "decision": decision},
+        )
+        self._tools_hidden = self._counter(
+            "tools_hidden", "Tools a listing hid from the caller (policy).", {"server": self._mcp_servers}
+        )
 
     def _counter(self, name: str, doc: str, labels: dict[str, LabelBound]) -> _Family[Counter]:
         metric = Counter(f"skein_{name}", doc, tuple(labels), registry=self.registry)
@@ -271,6 +293,22 @@ class Metrics:
         for entity, count in counts.items():
             if count:
                 self._guard.child(entity).inc(count)
+
+    # -- MCP -----------------------------------------------------------------------------------
+
+    def set_mcp_labels(self, *, servers: Iterable[str], methods: Iterable[str]) -> None:
+        """Declare the configured MCP servers and the known methods; others count as ``other``."""
+        self._mcp_servers.set_known(servers)
+        self._mcp_methods.set_known(methods)
+
+    def observe_mcp(self, server: str | None, method: str | None, tool: str | None, decision: str) -> None:
+        self._mcp_messages.child(server, method, decision).inc()
+        if method == "tools/call":
+            self._tool_calls.child(server, tool, decision).inc()
+
+    def count_tools_hidden(self, server: str, count: int) -> None:
+        if count:
+            self._tools_hidden.child(server).inc(count)
 
     # -- audit and bundles ---------------------------------------------------------------
 

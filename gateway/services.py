@@ -25,6 +25,16 @@ from gateway.upstream.base import Upstream
 
 
 @dataclass(frozen=True, slots=True)
+class McpPipelines:
+    """The MCP routes' pipelines (``gateway/http/mcp.py``)."""
+
+    post: Pipeline  # the envelope of a POST; it runs ``message`` for each JSON-RPC message
+    message: Pipeline
+    stream: Pipeline  # GET: the session's server-initiated messages
+    end: Pipeline  # DELETE: end the session
+
+
+@dataclass(frozen=True, slots=True)
 class Gateway:
     settings: Settings
     metrics: Metrics
@@ -38,6 +48,9 @@ class Gateway:
     model_list: Pipeline  # GET /v1/models, GET /api/tags
     audit_query: Pipeline  # GET /audit
     controller: ControllerStore  # tasks, approvals, sessions (open() before use: it may not be yet)
+    mcp: McpPipelines  # /mcp, /mcp/{server}
+    profile_view: Pipeline  # GET /profiles/me
+    goose_allowlist: Pipeline  # GET /goose/allowlist.yaml
     state: SharedState | None = None  # Redis: budgets, rate limits, idempotency (None: memory)
     controller_api: ControllerApi | None = None  # /api/v1: one pipeline per operation
     mesh: AgentMesh | None = None  # the agent mesh MCP server (/internal/mcp/agent_mesh)

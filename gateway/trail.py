@@ -11,6 +11,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from time import perf_counter
+from typing import Any
 
 from gateway.audit.event import AuditEvent
 from gateway.domain import CallView, Decision, Principal, Usage
@@ -45,6 +46,7 @@ class Trail:
     error: GatewayError | None = None
     stages: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # extra reason codes for audit (guard_failed_open)
+    resource: dict[str, Any] = field(default_factory=dict)  # what was acted on (an MCP server, tool)
     closed: bool = False
 
     def mark(self, stage: str, since: float) -> float:
@@ -100,6 +102,7 @@ class Trail:
             requested_model=view.model if view else None,
             served_model=self.served_model,
             provider=self.provider,
+            resource=dict(self.resource),
             allow=self.allowed(),
             reasons=reasons,
             status=self.status,

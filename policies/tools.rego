@@ -13,7 +13,7 @@ lists_tool(tools, tool) if tool in tools
 # Within one role deny wins over allow, and the role's extension for the server must be
 # enabled and list the tool; across roles the grants add up.
 tool_roles contains role if {
-	input.action == "tools.call"
+	input.action in {"tools.call", "tools.list"} # tools.list: one listed tool (mcp.rego)
 	some role in known_roles
 	profile := data.profiles[role]
 	matches_any(profile.tools.allow, tool_name)

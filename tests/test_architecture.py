@@ -48,6 +48,11 @@ RULES = (
     Rule(
         "gateway.upstream", ("gateway.stages", "gateway.pipeline", "gateway.dialects"), "upstreams only send"
     ),
+    Rule(
+        "gateway.mcp",
+        ("gateway.app", "gateway.http", "gateway.services", "gateway.stages", "gateway.pipeline"),
+        "the MCP protocol pieces are what stages use; they know no stage, pipeline, app or HTTP",
+    ),
 )
 
 

@@ -5,7 +5,8 @@ CPU: a denied call is never routed, charged or guarded. The model a caller names
 catalog name (or an alias the policy resolves) before policy sees it; the decision is then
 re-checked against the profiles (``guardrails``), and a refusal is raised with one status per
 reason whichever layer refuses: ``budget_exceeded`` and ``rate_limited`` are 429, every
-other refusal 403.
+other refusal 403. A decision that asks for an approval files one and refuses the call with
+its id, until the call is retried naming the approved approval (``gateway/approvals.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.approvals import HEADER as APPROVAL_HEADER
+from gateway.approvals import ApprovalGate, fingerprint, presented
 from gateway.bundle.store import ActiveBundle
 from gateway.call import Call
 from gateway.domain import CallView, Decision
@@ -34,8 +37,9 @@ _CHECK_CACHE_LIMIT = 4096
 class Decide(Stage):
     name = "decide"
 
-    def __init__(self, usage: UsageStore) -> None:
+    def __init__(self, usage: UsageStore, approvals: ApprovalGate | None = None) -> None:
         self._usage = usage
+        self._approvals = approvals
         self._checks: dict[tuple[object, ...], str | None] = {}
         self._clock = _UtcSeconds()
 
@@ -63,10 +67,36 @@ class Decide(Stage):
         if not decision.allow:
             raise refusal(decision)
         if decision.approval_required:
+            await self._approved(call, decision)
+
+    async def _approved(self, call: Call, decision: Decision) -> None:
+        """Carry on only as the retry of an approved call (``gateway/approvals.py``): the
+        ``x-skein-approval-id`` header names the approval, bound to the same body."""
+        if self._approvals is None:  # no approvals store: the call cannot be approved
             message = "this call needs an approval first"
             raise Forbidden(
                 message, reason="approval_required", reasons=[Reason("approval_required", message)]
             )
+        bundle, principal, trail = call.bundle, call.principal, call.trail
+        assert bundle is not None
+        subject = f"{call.view.action}:{call.view.model}"  # as asked: a downshift must not void it
+        bound_to = fingerprint(call.body)
+        approval_id = presented(call.headers.get(APPROVAL_HEADER))
+        if approval_id is not None:
+            trail.resource["approval_id"] = approval_id
+            await self._approvals.redeem(approval_id, principal, subject, bound_to)
+            trail.notes.append("approval_redeemed")
+            return
+        profiles = [bundle.profiles[role] for role in principal.roles if role in bundle.profiles]
+        payload = {
+            "kind": "model.call",
+            "route": trail.route,
+            "model": decision.model,
+            "request_id": trail.request_id,
+        }
+        refused = await self._approvals.request(principal, profiles, subject, bound_to, payload)
+        trail.resource["approval_id"] = refused.details["approval_id"]
+        raise refused
 
     def _checked(
         self, decision: Decision, view: CallView, bundle: ActiveBundle, roles: tuple[str, ...]

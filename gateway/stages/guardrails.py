@@ -50,13 +50,13 @@ def model_decision_problem(
     local = bundle.catalog.providers.get(provider)
     if any(p.privacy.local_only for p in profiles) and not (local and local.local):
         return f"a role of the caller is local-only and provider {provider} is not local"
-    problem = _guard_problem(decision.guard, profiles)
+    problem = guard_problem(decision.guard, profiles)
     if problem is not None:
         return problem
     return _cap_problem(view, granting, served)
 
 
-def _guard_problem(guard: GuardSpec, profiles: Sequence[RoleProfile]) -> str | None:
+def guard_problem(guard: GuardSpec, profiles: Sequence[RoleProfile]) -> str | None:
     required = max(GUARD_STRENGTH[p.privacy.mode] for p in profiles)
     if GUARD_STRENGTH.get(guard.mode, -1) < required:
         return f"guard mode {guard.mode!r} is weaker than the caller's profiles require"

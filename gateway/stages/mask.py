@@ -10,8 +10,11 @@ and tool calls get the caller's values back; the map is never logged or audited.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from gateway.bundle.store import ActiveBundle
 from gateway.call import Call
+from gateway.dialects.slots import TextSlots
 from gateway.domain import GuardSpec, Principal
 from gateway.errors import BadRequest, PayloadTooLarge, RateLimited, Unavailable
 from gateway.stages.base import Stage
@@ -31,11 +34,17 @@ from signing.schema import RoleProfile
 _POLICY_CACHE_LIMIT = 1024
 
 
+def _dialect_slots(call: Call) -> TextSlots:
+    return call.dialect.slots(call.body)
+
+
 class Mask(Stage):
     name = "mask"
 
-    def __init__(self, guard: Guard | None) -> None:
+    def __init__(self, guard: Guard | None, slots: Callable[[Call], TextSlots] = _dialect_slots) -> None:
+        """``slots``: where the texts of a call are (MCP messages are not a model dialect)."""
         self._guard = guard
+        self._slots = slots
         self._policies: dict[tuple[object, ...], GuardPolicy] = {}
 
     async def enter(self, call: Call) -> None:
@@ -43,7 +52,7 @@ class Mask(Stage):
         policy = self.policy(call.bundle, call.principal, call.decision.guard)
         if policy is None:
             return
-        slots = call.dialect.slots(call.body)
+        slots = self._slots(call)
         if not slots.texts:
             return
         result = await self._protect(slots.texts, policy, call.principal)
