@@ -31,6 +31,7 @@ from gateway.auth.authenticator import Authenticator
 from gateway.auth.devkey import DevKey
 from gateway.bundle.setup import open_bundles
 from gateway.controller.mesh import MOUNT_PATH
+from gateway.controller.mesh import MOUNT_PATH as MESH_PATH
 from gateway.controller.service import Service
 from gateway.controller.setup import MeshRoute, open_controller
 from gateway.db.controller import ControllerStoreError
@@ -56,7 +57,7 @@ from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline
 from gateway.recording import Recorder, UnauthenticatedBudget
 from gateway.services import Gateway, McpPipelines
-from gateway.settings import Settings
+from gateway.settings import McpServerSettings, Settings
 from gateway.stages.admit import Admit
 from gateway.stages.authenticate import Authenticate
 from gateway.stages.body import ReadBody
@@ -81,6 +82,7 @@ from gateway.upstream.http import HttpUpstream, new_pool
 from guard import Guard
 
 log = logging.getLogger("skein.app")
+MESH = "agent_mesh"  # the name the role profiles' extensions use for the mesh
 try:
     _VERSION = version("skein")
 except PackageNotFoundError:  # a source tree that was not installed
@@ -233,6 +235,7 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         recorder,
     )
     mcp_recorder = McpRecorder(audit, metrics, instance_id, unauthenticated)
+    servers = mcp_servers(settings)
     controller_api, mesh = await open_controller(
         settings,
         controller,
@@ -243,16 +246,18 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         recorder=recorder,
     )
     return Gateway(
-        mcp=_mcp_pipelines(settings, metrics, pool, guard, approvals, authenticate, profile, mcp_recorder),
+        mcp=_mcp_pipelines(
+            settings, servers, metrics, pool, guard, approvals, authenticate, profile, mcp_recorder
+        ),
         profile_view=Pipeline(
             [authenticate, profile, decide],
-            agents.profile_view(settings.mcp.servers),
+            agents.profile_view(servers),
             answers.error,
             recorder,
         ),
         goose_allowlist=Pipeline(
             [authenticate, profile],
-            agents.goose_allowlist_yaml(settings.mcp.servers),
+            agents.goose_allowlist_yaml(servers),
             answers.error,
             recorder,
         ),
@@ -274,8 +279,21 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
     )
 
 
+def mcp_servers(settings: Settings) -> dict[str, McpServerSettings]:
+    """The configured MCP servers, plus this gateway's own agent mesh as ``agent_mesh`` (unless
+    configured otherwise), so the mesh's tools sit behind the same allowlists as any server."""
+    servers = dict(settings.mcp.servers)
+    if settings.controller.mesh and MESH not in servers:
+        host = settings.server.host if settings.server.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host
+        url = f"http://{host}:{settings.server.port}{MESH_PATH}"
+        servers[MESH] = McpServerSettings(url=url, forward_credentials=True)
+    return servers
+
+
 def _mcp_pipelines(
     settings: Settings,
+    servers: dict[str, McpServerSettings],
     metrics: Metrics,
     pool: aiohttp.ClientSession,
     guard: Guard | None,
@@ -286,7 +304,7 @@ def _mcp_pipelines(
 ) -> McpPipelines:
     """The MCP gateway's pipelines (gateway/http/mcp.py), over one upstream client per server."""
     config = settings.mcp
-    upstreams = {name: McpUpstream(name, server, pool) for name, server in config.servers.items()}
+    upstreams = {name: McpUpstream(name, server, pool) for name, server in servers.items()}
     metrics.set_mcp_labels(servers=upstreams, methods=[*METHODS, "GET", "(response)"])
     secret = os.environ.get(config.session_key_env) if config.session_key_env else None
     if config.session_key_env and not secret:

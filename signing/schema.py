@@ -156,6 +156,7 @@ class RoleProfile(_Strict):
     budgets: Budgets = Budgets(daily_usd=None, monthly_usd=None, daily_tokens=None)
     rate_limits: RateLimits = RateLimits(requests_per_minute=None, tokens_per_minute=None)
     approvals: Approvals = Approvals()
+    goosehints: str = ""  # context for the role's agents (goose's .goosehints), served by /profiles/me
 
 
 class CatalogModel(_Strict):

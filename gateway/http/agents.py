@@ -131,5 +131,5 @@ def _view(profile: RoleProfile) -> dict[str, Any]:
     privacy = dumped["privacy"]
     view["privacy"] = {k: privacy[k] for k in ("mode", "entities", "local_only")}
     view["budgets"], view["rate_limits"] = dumped["budgets"], dumped["rate_limits"]
-    view["goosehints"] = dumped.get("goosehints")  # the bundle schema has none yet: null
+    view["goosehints"] = dumped.get("goosehints") or None
     return view

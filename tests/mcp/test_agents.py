@@ -22,6 +22,7 @@ async def test_the_goose_allowlist_follows_the_role(
     assert developer.status_code == 200 and developer.headers["content-type"].startswith("application/yaml")
     assert yaml.safe_load(developer.text) == {
         "extensions": [
+            {"id": "agent_mesh", "command": "http://skein.test/mcp/agent_mesh"},  # the gateway's own mesh
             {"id": "developer", "command": "http://skein.test/mcp/developer"},
             {"id": "github", "command": "uvx mcp-github"},  # its goose_command: a local install
         ]
@@ -31,11 +32,11 @@ async def test_the_goose_allowlist_follows_the_role(
             await mcp_gateway.get("/goose/allowlist.yaml", headers=auth(token_issuer, "g-fin", ["finance"]))
         ).text
     )
-    assert [e["id"] for e in finance["extensions"]] == ["github"]
+    assert [e["id"] for e in finance["extensions"]] == ["agent_mesh", "github"]
     legal = yaml.safe_load(
         (await mcp_gateway.get("/goose/allowlist.yaml", headers=auth(token_issuer, "g-leg", ["legal"]))).text
     )
-    assert legal == {"extensions": []}  # legal uses neither server
+    assert [e["id"] for e in legal["extensions"]] == ["agent_mesh"]  # legal uses the mesh only
     assert (await mcp_gateway.get("/goose/allowlist.yaml")).status_code == 401
     unknown = await mcp_gateway.get("/goose/allowlist.yaml", headers=auth(token_issuer, "g-x", ["intern"]))
     assert unknown.status_code == 403
@@ -57,9 +58,12 @@ async def test_profiles_me_is_the_callers_own_view(
     assert "gpt-4o-mini" in view["models"] and "gpt-4o" not in view["models"]
     assert view["mcp"] == {
         "aggregated": "http://skein.test/mcp",
-        "servers": {"github": "http://skein.test/mcp/github"},
+        "servers": {
+            "agent_mesh": "http://skein.test/mcp/agent_mesh",
+            "github": "http://skein.test/mcp/github",
+        },
     }
-    assert finance["goosehints"] is None  # the bundle schema carries no goosehints yet
+    assert "Finance" in finance["goosehints"]  # the role's context for its agents
 
 
 async def test_tool_calls_are_counted_by_server_tool_and_outcome(

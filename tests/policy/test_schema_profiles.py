@@ -35,8 +35,8 @@ def test_a_downshift_rule_exists(sample: BundleContent) -> None:
 
 def test_unknown_key_names_file_and_key(tmp_path: Path) -> None:
     source = (BUNDLES / "profiles" / "auditor.yaml").read_text()
-    (tmp_path / "auditor.yaml").write_text(source + "goosehints: {global: hi}\n")
+    (tmp_path / "auditor.yaml").write_text(source + "gooseignore: {global: hi}\n")
     catalog = load_catalog(BUNDLES / "models.yaml")
     with pytest.raises(SchemaError) as info:
         load_profiles(tmp_path, catalog)
-    assert "auditor.yaml" in str(info.value) and "goosehints: unknown key" in str(info.value)
+    assert "auditor.yaml" in str(info.value) and "gooseignore: unknown key" in str(info.value)
