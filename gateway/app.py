@@ -25,8 +25,7 @@ from starlette.routing import Route
 
 from gateway import metrics_live
 from gateway.approvals import ApprovalGate
-from gateway.audit.postgres import sink_from_settings
-from gateway.audit.writer import AuditWriter
+from gateway.audit.setup import build_audit_writer
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.devkey import DevKey
 from gateway.bundle.setup import open_bundles
@@ -74,8 +73,7 @@ from gateway.stages.mcp_session import McpSessionStage
 from gateway.stages.mcp_target import McpTarget
 from gateway.stages.profile import Profile
 from gateway.stages.route import RouteCall
-from gateway.state.shared import open_shared_state
-from gateway.state.usage import MemoryUsageStore
+from gateway.state.shared import open_state
 from gateway.upstream.base import Upstream
 from gateway.upstream.echo import ECHO, EchoUpstream
 from gateway.upstream.http import HttpUpstream, new_pool
@@ -163,10 +161,9 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
     # Verified and compiled before the first request; polling and SIGHUP stop with the stack.
     bundles = await open_bundles(settings, metrics, control_http, stack)
 
-    sink = sink_from_settings(settings, instance_id)  # SQLite, or Postgres + spool
-    audit = AuditWriter(sink, settings.audit, metrics)
+    audit = build_audit_writer(settings, instance_id, metrics)  # the spool, then SQLite or Postgres
     await audit.start()
-    stack.push_async_callback(audit.close)  # drains the queue before the process exits
+    stack.push_async_callback(audit.close)  # ships what it can; the spool keeps the rest
 
     pool = new_pool()
     stack.push_async_callback(pool.close)
@@ -191,15 +188,12 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
     except ControllerStoreError as exc:
         log.error("controller store unavailable at start-up: %s", exc)
 
-    # Redis-backed budgets, rate limits and idempotency when state.backend is redis.
-    state = await open_shared_state(settings.state, stack)
-    usage = state.usage if state else MemoryUsageStore()
-    spool = getattr(sink, "spool", None)  # only the Postgres sink has one
-    metrics_live.watch(
-        metrics.registry,
-        spool_bytes=(lambda: spool.size) if spool is not None else None,
-        state_failures=state.policy.failures if state else None,
-    )
+    # Budgets, rate limits and idempotency: in this process, or in Redis (state.backend).
+    state = await open_state(settings.state, stack)
+    usage = state.usage
+    metrics_live.watch(metrics.registry, state_failures=state.policy.failures)
+    if state.backend == "redis":
+        metrics.watch_dependency("redis", lambda: state.policy.up)
 
     unauthenticated = UnauthenticatedBudget()  # one budget for every route's failed logins
     recorder = Recorder(audit, metrics, instance_id, unauthenticated)
@@ -242,7 +236,7 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         stack,
         authenticate=authenticate,
         profile=profile,
-        idempotency=state.idempotency if state else None,
+        idempotency=state.idempotency,
         recorder=recorder,
     )
     return Gateway(

@@ -15,7 +15,7 @@ Two rules keep ``/metrics`` cheap and bounded:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Generic, Literal, TypeVar
 
 from prometheus_client import (
@@ -38,9 +38,14 @@ SLOW_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 3
 # The gateway's own work: the budget is about a millisecond, so resolve below it.
 FAST_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
-AuditResult = Literal["written", "failed", "dropped"]
+# spooled: durable in the local spool (the call may be answered); written: in the store;
+# failed: store attempts that failed (records wait in the spool); refused: calls answered
+# 503 because the spool could not take their record; dropped: records lost.
+AuditResult = Literal["spooled", "written", "failed", "refused", "dropped"]
 BundleLoadResult = Literal["ok", "rejected", "error"]
-_AUDIT_RESULTS: tuple[AuditResult, ...] = ("written", "failed", "dropped")
+_AUDIT_RESULTS: tuple[AuditResult, ...] = ("spooled", "written", "failed", "refused", "dropped")
+# What /readyz checks besides the bundle; 1 while healthy, 0 while failing.
+Dependency = Literal["audit_spool", "audit_store", "redis"]
 _BUNDLE_RESULTS: tuple[BundleLoadResult, ...] = ("ok", "rejected", "error")
 # How a decision failed inside the embedded engine (gateway.policy.interpreter.FaultKind).
 PolicyFaultKind = Literal["error", "panic", "result"]
@@ -165,7 +170,7 @@ class Metrics:
 
     def _define_operations_metrics(self) -> None:
         self._audit = self._counter(
-            "audit_events", "Audit events by result.", {"result": LabelBound(3, known=_AUDIT_RESULTS)}
+            "audit_events", "Audit events by result.", {"result": LabelBound(5, known=_AUDIT_RESULTS)}
         )
         self._bundle_loads = self._counter(
             "bundle_load", "Bundle loads by result.", {"result": LabelBound(3, known=_BUNDLE_RESULTS)}
@@ -183,7 +188,20 @@ class Metrics:
             buckets=SLOW_BUCKETS,
         )
         self._queue_depth = Gauge(
-            "skein_audit_queue_depth", "Audit events not yet written.", registry=registry
+            "skein_audit_queue_depth",
+            "Audit records in the local spool that the store (SQLite or Postgres) does not hold yet.",
+            registry=registry,
+        )
+        self._spool_bytes = Gauge(
+            "skein_audit_spool_bytes",
+            "Bytes of those records in the spool (0 when caught up).",
+            registry=registry,
+        )
+        self._dependency_up = Gauge(
+            "skein_dependency_up",
+            "1 while a dependency works, 0 while it fails (audit_spool, audit_store, redis).",
+            ("dependency",),
+            registry=registry,
         )
         info = ("revision", "digest")
         self._bundle_info = Gauge("skein_bundle_info", "The active bundle (1).", info, registry=registry)
@@ -317,6 +335,14 @@ class Metrics:
 
     def set_audit_queue_depth(self, depth: int) -> None:
         self._queue_depth.set(depth)
+
+    def watch_audit(self, *, depth: Callable[[], float], spool_bytes: Callable[[], float]) -> None:
+        """Read the audit backlog from its owner at scrape time (exact, and free per request)."""
+        self._queue_depth.set_function(depth)
+        self._spool_bytes.set_function(spool_bytes)
+
+    def watch_dependency(self, dependency: Dependency, up: Callable[[], bool]) -> None:
+        self._dependency_up.labels(dependency).set_function(lambda: 1.0 if up() else 0.0)
 
     def set_bundle(self, revision: str, digest: str) -> None:
         """Mark the active bundle; the previous one's series goes away."""

@@ -28,7 +28,9 @@ Why this order:
   budget reservation settled to it, then the answer stored for replay. Buffered answers and
   streams share this one routine; a buffered answer finishes before it is sent, a stream when
   its last byte went out, failed, or the client left.
-* **record** last: the audit event and the metrics see the whole call.
+* **record** last: the audit event and the metrics see the whole call. A buffered answer is
+  released only once its audit record is durable in the spool; when it cannot be, the caller
+  gets 503 ``audit_unavailable`` instead (never an answer without its record).
 
 A stage raises a ``GatewayError`` to refuse or fail the call; the driver turns it into the
 caller's dialect. Nothing else escapes: an unexpected exception is a logged 500.
@@ -86,7 +88,9 @@ class Pipeline:
             await self.finish(call)  # cancelled before an answer existed: still one record
             raise
         if not call.streaming:
-            await self.finish(call)
+            unrecorded = await self._finish(call)
+            if unrecorded is not None:  # the record is not durable: the answer must not go out
+                return self._fail(call, unrecorded)
         return response
 
     async def _enter(self, call: Call) -> None:
@@ -100,12 +104,20 @@ class Pipeline:
 
     async def finish(self, call: Call) -> None:
         """The way out: every entered stage's ``leave``, in reverse, then the record. Once."""
+        await self._finish(call)
+
+    async def _finish(self, call: Call) -> GatewayError | None:
+        """``finish``; returns the error when the call's audit record could not be made durable."""
         if call.finished:
-            return
+            return None
         call.finished = True
         for stage in reversed(self.stages[: call.entered]):
             try:
                 await stage.leave(call)
             except Exception:
                 log.exception("stage %s failed on the way out", stage.name)
-        self._recorder.record(call)
+        try:
+            await self._recorder.record(call)
+        except GatewayError as exc:
+            return exc
+        return None

@@ -5,6 +5,10 @@ rate limit) is a *deny* (``allow: false`` in audit, ``decision="deny"`` in metri
 reason; an allowed call that failed later (a provider error, a guard outage) keeps
 ``allow: true`` and counts as an *error*.
 
+Durable before answered: ``record`` returns once the call's event is in the audit spool
+(``AuditWriter.record``), and raises ``Unavailable`` (503 ``audit_unavailable``) when it
+cannot be, so that the caller gets that instead of an answer without its record.
+
 Unauthenticated traffic cannot grow the audit log without bound: per ``window_s`` each
 instance writes the first ``unauthenticated_per_window`` failed authentications as events of
 their own, and folds the rest into one summary event per window (route
@@ -21,7 +25,7 @@ from dataclasses import dataclass, field
 from gateway.audit.event import AuditEvent
 from gateway.audit.writer import AuditWriter
 from gateway.call import Call
-from gateway.errors import Unauthenticated, is_refusal
+from gateway.errors import GatewayError, Unauthenticated, is_refusal
 from gateway.metrics import Metrics
 from gateway.trail import Trail, new_id
 
@@ -59,16 +63,21 @@ class Recorder:
         self._instance_id = instance_id
         self._unauthenticated = unauthenticated
 
-    def record(self, call: Call) -> None:
+    async def record(self, call: Call) -> None:
         trail = call.trail
-        self._observe(trail)
-        if isinstance(trail.error, Unauthenticated):
-            write, summary = self._unauthenticated.admit(trail.error.reason, time.time())
-            if summary is not None:
-                self._audit.submit(self._summary(summary))
-            if not write:
-                return
-        self._audit.submit(trail.to_event(self._instance_id))
+        try:
+            if isinstance(trail.error, Unauthenticated):
+                write, summary = self._unauthenticated.admit(trail.error.reason, time.time())
+                if summary is not None:
+                    self._audit.submit(self._summary(summary))
+                if not write:
+                    return
+            await self._audit.record(trail.to_event(self._instance_id))
+        except GatewayError as exc:
+            trail.fail(exc)  # what the caller gets instead, and what the metrics count
+            raise
+        finally:
+            self._observe(trail)
 
     def _summary(self, counts: dict[str, int]) -> AuditEvent:
         window = self._unauthenticated.window_s

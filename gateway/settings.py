@@ -227,19 +227,25 @@ class GuardSettings(_Strict):
 
 
 class AuditSettings(_Strict):
+    """Where audit records go (docs/audit.md). Every record reaches the local spool before its
+    call is answered; a background shipper moves it into the store (``sink``)."""
+
     sink: Literal["sqlite", "postgres"] = "sqlite"
     instance_id: str | None = None  # names this writer's hash chain; default: the host name
     sqlite_path: Path | None = None  # default: <state_dir>/audit.db
     postgres_dsn: str | None = None
     postgres_schema: str = Field("skein", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
-    postgres_timeout_seconds: float = Field(5.0, gt=0)  # a slower write spills to the spool
-    spool_path: Path | None = None  # default: <state_dir>/audit-spool-<instance_id>.ndjson
-    spool_max_bytes: int = Field(1024**3, gt=0)
-    replay_interval_seconds: float = Field(1.0, gt=0)  # how often an idle sink retries the spool
+    postgres_timeout_seconds: float = Field(5.0, gt=0)  # connect and store timeout
+    # The spool: segments <stem>.NNNNNN.ndjson beside this path (default:
+    # <state_dir>/audit-spool-<instance_id>.ndjson, which earlier versions' spool file had).
+    spool_path: Path | None = None
+    spool_max_bytes: int = Field(1024**3, gt=0)  # full: calls are refused (503 audit_unavailable)
+    fsync: bool = False  # false: survives a killed process; true: also power loss (group fsync)
+    replay_interval_seconds: float = Field(1.0, gt=0)  # longest wait between retries of a failing store
     retention_days: int | None = Field(None, gt=0)  # Postgres: prune older records hourly
-    queue_size: int = Field(10_000, gt=0)
-    batch_size: int = Field(256, gt=0)
-    flush_interval_ms: int = Field(100, gt=0)
+    queue_size: int = Field(10_000, gt=0)  # no longer used (records go to the spool); old configs load
+    batch_size: int = Field(256, gt=0)  # records per store transaction
+    flush_interval_ms: int = Field(100, gt=0)  # how long the shipper lets a batch gather
 
     @model_validator(mode="after")
     def _postgres_needs_dsn(self) -> AuditSettings:

@@ -18,9 +18,6 @@ import orjson
 from gateway.audit.sink import AuditStoreError
 from gateway.audit.sqlite import connect
 
-SQLITE_STATUS = "json_extract(event, '$.status') = ?"
-POSTGRES_STATUS = "(event::jsonb ->> 'status')::int = ?"
-
 
 @dataclass(frozen=True, slots=True)
 class ExportFilter:
@@ -28,11 +25,14 @@ class ExportFilter:
     until: float | None = None  # unix seconds, exclusive
     sub: str | None = None
     decision: str | None = None  # "allow" | "deny"
-    status: int | None = None  # the HTTP status the caller got
+    status_min: int | None = None  # HTTP status returned, inclusive range
+    status_max: int | None = None
 
-    def where(self, status_sql: str = SQLITE_STATUS) -> tuple[str, list[Any]]:
+    def where(self, status: str = "json_extract(event, '$.status')") -> tuple[str, list[Any]]:
         """A WHERE clause from fixed fragments; values are always bound parameters.
-        ``status_sql``: how this store reads the status out of the stored event."""
+
+        ``status``: how the store reads a record's status (Postgres has a column).
+        """
         clauses: list[str] = []
         params: list[Any] = []
         for fragment, value in (
@@ -40,12 +40,24 @@ class ExportFilter:
             ("ts < ?", self.until),
             ("sub = ?", self.sub),
             ("decision = ?", self.decision),
-            (status_sql, self.status),
+            (f"{status} >= ?", self.status_min),
+            (f"{status} <= ?", self.status_max),
         ):
             if value is not None:
                 clauses.append(fragment)
                 params.append(value)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def parse_status(text: str) -> tuple[int, int]:
+    """``429`` or a class such as ``4xx`` to an inclusive range of HTTP statuses."""
+    value = text.strip().lower()
+    if len(value) == 3 and value[0] in "12345" and value[1:] == "xx":
+        low = int(value[0]) * 100
+        return low, low + 99
+    if len(value) == 3 and value.isdigit() and 100 <= int(value) <= 599:
+        return int(value), int(value)
+    raise ValueError(f"not an HTTP status such as 429 or 4xx: {text!r}")
 
 
 def parse_time(text: str) -> float:

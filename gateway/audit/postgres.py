@@ -1,19 +1,20 @@
-"""The production audit sink: Postgres via asyncpg, with a local spool for outages.
+"""The production audit store: Postgres via asyncpg, one hash chain per replica.
 
-Each gateway replica appends to its own chain (``instance_id``), so replicas never contend
-for a chain head; rows are unique on ``(instance_id, seq)``. A session advisory lock on the
-instance id refuses a second live writer of the same chain (two replicas with one name
-would fork it).
+Each replica stores its own chain (``instance_id``), so replicas never contend for a chain
+head; rows are unique on ``(instance_id, seq)``. The sink writes only while its session
+holds an advisory lock on the chain: a second live writer of the same chain (two replicas
+with one name) never forks it, it waits, loudly, in the degraded state. So does a replica
+restarted after a kill while Postgres still keeps its old session: the server drops that
+session once TCP keepalives find it dead (about a minute), then the lock is free.
 
-Writes: one transaction per batch (``executemany`` insert + head update) with a timeout.
-When it fails or times out the batch goes to the spool (``gateway/audit/spool.py``) and,
-while the spool holds anything, every later batch goes there too, so each chain reaches the
-database in order. The spool is replayed before the next direct write, and by a background
-task when the gateway is idle. A write whose commit was acknowledged too late for us lands
-in the spool as well; its replay inserts nothing twice (``ON CONFLICT DO NOTHING``).
+The sink keeps nothing itself: every record waits in the local spool in front of it
+(``gateway/audit/spool.py``) until ``store`` has committed it. When Postgres is down, hangs
+or resets the connection, ``store`` raises within ``postgres_timeout_seconds`` and the
+writer's shipper tries again later; the gateway goes on answering from the spool.
 
-The chain head lives in memory; at start-up it is the database's head, or the spool's last
-record when a crash left newer events there.
+Exactly once: the chain head is read from the database at every (re)connect and ``store``
+skips records at or before it (a batch whose commit was acknowledged too late, records read
+again from the spool after a crash); ``ON CONFLICT DO NOTHING`` is the backstop.
 """
 
 from __future__ import annotations
@@ -22,201 +23,176 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
-import orjson
 
-from gateway.audit.event import AuditEvent, body_hash
-from gateway.audit.sink import AuditSink, AuditStoreError
-from gateway.audit.spool import Spool
-from gateway.audit.sqlite import ChainHead, SqliteSink, index_values
+from gateway.audit.chain import ChainHead, StampedRecord, index_values, stamp
+from gateway.audit.event import AuditEvent
+from gateway.audit.sink import AuditStoreError, ChainLocked, continuing
 from gateway.db.audit_admin import prune
 from gateway.db.migrate import SchemaError, check_schema, connect
-from gateway.settings import AuditSettings, Settings
+from gateway.settings import AuditSettings
 
 log = logging.getLogger("skein.audit")
 
 _INSERT = (
-    "INSERT INTO audit_events (instance_id, seq, ts, sub, decision, reason, model, roles, event)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (instance_id, seq) DO NOTHING"
+    "INSERT INTO audit_events (instance_id, seq, ts, sub, decision, reason, model, roles, status, event)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (instance_id, seq) DO NOTHING"
 )
 _SET_HEAD = (
     "INSERT INTO audit_heads (instance_id, seq, hash) VALUES ($1, $2, $3)"
     " ON CONFLICT (instance_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"
     " WHERE audit_heads.seq < excluded.seq"
 )
-_REPLAY_BATCH = 1000
 _PRUNE_EVERY_S = 3600.0
-_DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
-def sink_from_settings(settings: Settings, instance_id: str) -> AuditSink:
-    """The configured sink: SQLite (embedded default) or Postgres with its spool."""
-    audit = settings.audit
-    if audit.sink == "sqlite":
-        return SqliteSink(settings.audit_db_path, instance_id=instance_id)
-    spool_path = audit.spool_path or settings.state_dir / f"audit-spool-{instance_id}.ndjson"
-    return PostgresSink(audit, instance_id, Spool(spool_path, audit.spool_max_bytes))
-
-
-def pg_row(body: dict[str, Any], event_json: str) -> tuple[Any, ...]:
+def pg_row(record: StampedRecord) -> tuple[Any, ...]:
     """The stored columns of one stamped record."""
-    return (body["instance_id"], body["seq"], *index_values(body), list(body.get("roles") or ()), event_json)
-
-
-def stamp(
-    batch: list[AuditEvent], instance_id: str, head: ChainHead
-) -> tuple[list[tuple[Any, ...]], ChainHead]:
-    """Give each event its place in the chain; returns the rows and the new head.
-
-    Same stamping as the SQLite sink: the hash covers the dict as stored, and a value plain
-    JSON cannot hold is stored (and hashed) as its string form rather than failing forever.
-    """
-    seq, prev = head.seq, head.hash
-    rows: list[tuple[Any, ...]] = []
-    for event in batch:
-        seq += 1
-        event.instance_id, event.seq, event.prev_hash = instance_id, seq, prev
-        body = event.record()
-        body.pop("hash")
-        try:
-            digest = body_hash(body)
-        except TypeError:
-            body = orjson.loads(orjson.dumps(body, default=str, option=orjson.OPT_NON_STR_KEYS))
-            digest = body_hash(body)
-        prev = event.hash = body["hash"] = digest
-        rows.append(pg_row(body, orjson.dumps(body).decode()))
-    return rows, ChainHead(seq, prev)
+    event = record.event
+    roles = list(event.get("roles") or ())
+    return (record.instance_id, record.seq, *index_values(event), roles, event.get("status"), record.raw)
 
 
 class PostgresSink:
-    def __init__(self, settings: AuditSettings, instance_id: str, spool: Spool) -> None:
+    label = "Postgres"
+
+    def __init__(self, settings: AuditSettings, instance_id: str) -> None:
         assert settings.postgres_dsn is not None  # AuditSettings validates this
         self._dsn, self._schema = settings.postgres_dsn, settings.postgres_schema
         self._timeout = settings.postgres_timeout_seconds
-        self._replay_interval = settings.replay_interval_seconds
         self._retention_days = settings.retention_days
+        self._first_prune_s = settings.replay_interval_seconds
         self._instance_id = instance_id
-        self._spool = spool
         self._conn: asyncpg.Connection | None = None
-        self._head = ChainHead()
-        # append() and the idle replay task must not interleave on the connection or spool.
-        self._lock = asyncio.Lock()
-        self._replayer: asyncio.Task[None] | None = None
-        self._next_connect = 0.0
+        self._head: ChainHead | None = None  # known while connected
+        self._pruner: asyncio.Task[None] | None = None
 
     @property
     def instance_id(self) -> str:
         return self._instance_id
 
     @property
-    def head(self) -> ChainHead:
+    def head(self) -> ChainHead | None:
         return self._head
 
-    @property
-    def spool(self) -> Spool:
-        return self._spool
-
     async def open(self) -> None:
-        """Connect, check the schema, load the head and replay a spool left by a crash.
+        """Connect, check the schema, take the chain's lock and load the head, if it can.
 
-        Fails (and so stops the gateway) when the database is unreachable or at the wrong
-        schema version: starting would mean stamping a chain whose head is unknown.
+        Raises when the schema is behind or ahead (a deploy mistake: fail fast). A server
+        that is down, or a lock held elsewhere, is not fatal: the spool holds records until
+        ``store`` gets through.
         """
-        if self._replayer is not None:
-            return
-        await asyncio.to_thread(self._spool.open)
         try:
-            self._conn = await self._connect(exclusive=True)
-            self._head = await self._db_head(self._conn)
-        except (OSError, asyncpg.PostgresError, TimeoutError, SchemaError) as exc:
+            await self._reconnect()
+        except SchemaError as exc:
             raise AuditStoreError(f"cannot open the Postgres audit store: {exc}") from exc
-        spooled = await asyncio.to_thread(self._spool.last)
-        if spooled is not None and spooled["seq"] > self._head.seq:
-            self._head = ChainHead(spooled["seq"], spooled["hash"])
-        async with self._lock:
-            await self._drain_spool()
-        self._replayer = asyncio.get_running_loop().create_task(self._background(), name="skein-audit-replay")
+        except (*DB_ERRORS, ChainLocked) as exc:
+            log.warning("Postgres audit store not writable at start-up; serving from the spool: %s", exc)
+        if self._retention_days is not None and self._pruner is None:
+            self._pruner = asyncio.get_running_loop().create_task(
+                self._prune_hourly(), name="skein-audit-prune"
+            )
+
+    async def store(self, records: Sequence[StampedRecord]) -> None:
+        """One transaction for the new records and the head; raises ``AuditStoreError``."""
+        try:
+            conn = self._conn if self._conn is not None and not self._conn.is_closed() else None
+            if conn is None or self._head is None:
+                conn = await self._reconnect()
+            assert self._head is not None
+            fresh = continuing(records, self._head)
+            if not fresh:
+                return
+            head = fresh[-1].head
+            async with asyncio.timeout(self._timeout), conn.transaction():
+                await conn.executemany(_INSERT, [pg_row(r) for r in fresh])
+                await conn.execute(_SET_HEAD, self._instance_id, head.seq, head.hash)
+        except ChainLocked:
+            raise
+        except (*DB_ERRORS, SchemaError) as exc:
+            self._drop_connection()
+            raise AuditStoreError(f"Postgres audit store: {exc!r}") from exc
+        self._head = head
 
     async def append(self, batch: list[AuditEvent]) -> None:
-        if not batch:
-            return
-        async with self._lock:
-            rows, head = stamp(batch, self._instance_id, self._head)
-            if await self._drain_spool() and await self._insert(rows, head):
-                self._head = head
-                return
-            lines = [row[-1].encode() for row in rows]
-            await asyncio.to_thread(self._spool.append, lines)  # SpoolFull: head unchanged
-            self._head = head
+        """Stamp ``batch`` after the stored head and store it (tools and tests)."""
+        head = self._head if self._head is not None else await self._load_head()
+        records = []
+        for event in batch:
+            record, head = stamp(event, self._instance_id, head)
+            records.append(record)
+        await self.store(records)
 
     async def close(self) -> None:
-        if self._replayer is not None:
-            self._replayer.cancel()
+        if self._pruner is not None:
+            self._pruner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._replayer
-        async with self._lock:
-            self._next_connect = 0.0
-            if await self._drain_spool():
-                log.info("audit spool empty at shutdown")
-            else:
-                log.warning("audit spool keeps %d bytes for the next start", self._spool.size)
-            conn, self._conn = self._conn, None
-            if conn is not None:
-                # A clean close releases the chain lock before a restarted writer asks for it.
-                with contextlib.suppress(*_DB_ERRORS):
-                    await conn.close(timeout=self._timeout)
+                await self._pruner
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            # A clean close releases the chain lock before a restarted writer asks for it.
+            with contextlib.suppress(*DB_ERRORS):
+                await conn.close(timeout=self._timeout)
 
-    # -- writing -----------------------------------------------------------------------------
+    # -- the connection ----------------------------------------------------------------------
 
-    async def _insert(self, rows: list[tuple[Any, ...]], head: ChainHead) -> bool:
-        """One transaction for the batch and the head; False when the database failed."""
-        conn = await self._connection()
-        if conn is None:
-            return False
+    async def _load_head(self) -> ChainHead:
+        await self._reconnect()
+        assert self._head is not None
+        return self._head
+
+    async def _reconnect(self) -> asyncpg.Connection:
+        """A new checked connection holding this chain's lock, and the stored head.
+
+        Raises ``ChainLocked`` when another session holds the lock: a second replica with
+        this instance id, or our own killed predecessor's session that the server has not
+        dropped yet. Writing anyway could fork the chain; waiting cannot.
+        """
+        self._drop_connection()
+        conn = await connect(
+            self._dsn, self._schema, timeout=self._timeout, command_timeout=self._timeout, keepalive=True
+        )
         try:
-            async with asyncio.timeout(self._timeout), conn.transaction():
-                await conn.executemany(_INSERT, rows)
-                await conn.execute(_SET_HEAD, self._instance_id, head.seq, head.hash)
-        except _DB_ERRORS as exc:
-            log.error("audit write to Postgres failed; spooling to %s: %r", self._spool.path, exc)
-            await self._drop_connection()
-            return False
-        return True
+            await check_schema(conn, self._schema)
+            locked = await conn.fetchval(
+                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                f"skein-audit:{self._schema}:{self._instance_id}",
+            )
+            if not locked:
+                raise ChainLocked(
+                    f"audit chain {self._instance_id!r} is locked by another session: a second replica"
+                    " with this audit.instance_id, or a killed one's session not yet dropped"
+                )
+            row = await conn.fetchrow(
+                "SELECT seq, hash FROM audit_heads WHERE instance_id = $1", self._instance_id
+            )
+        except BaseException:
+            conn.terminate()
+            raise
+        self._conn = conn
+        self._head = ChainHead(row["seq"], row["hash"]) if row else ChainHead()
+        return conn
 
-    async def _drain_spool(self) -> bool:
-        """Replay the spool into the database; True when the spool is (now) empty."""
-        if not self._spool.pending:
-            return True
-        offset, replayed = 0, 0
-        while True:
-            records, offset = await asyncio.to_thread(self._spool.read, offset, _REPLAY_BATCH)
-            if not records:
-                break
-            rows = [pg_row(r, orjson.dumps(r).decode()) for r in records]
-            last = records[-1]
-            if not await self._insert(rows, ChainHead(last["seq"], last["hash"])):
-                return False
-            replayed += len(records)
-        await asyncio.to_thread(self._spool.clear)
-        log.warning("audit spool replayed into Postgres (%d records)", replayed)
-        return True
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        self._head = None  # a commit may have landed after all: read it again on reconnect
+        if conn is not None:
+            conn.terminate()  # never wait on a server that just failed us
 
-    async def _background(self) -> None:
-        # Without traffic no append() comes to replay the spool; this makes sure it empties.
-        next_prune = time.monotonic()
+    # -- retention ---------------------------------------------------------------------------
+
+    async def _prune_hourly(self) -> None:
+        await asyncio.sleep(self._first_prune_s)  # not in the middle of start-up
         while True:
-            await asyncio.sleep(self._replay_interval)
-            if self._spool.pending:
-                async with self._lock:
-                    await self._drain_spool()
-            if self._retention_days is not None and time.monotonic() >= next_prune:
-                next_prune = time.monotonic() + _PRUNE_EVERY_S
-                await self._prune()
+            await self._prune()
+            await asyncio.sleep(_PRUNE_EVERY_S)
 
     async def _prune(self) -> None:
-        """Scheduled retention, on its own connection: a long delete never delays appends."""
+        """Scheduled retention, on its own connection: a long delete never delays stores."""
         assert self._retention_days is not None
         cutoff = time.time() - self._retention_days * 86400
         try:
@@ -225,63 +201,8 @@ class PostgresSink:
                 removed = await prune(conn, cutoff, skip_if_busy=True)
             finally:
                 await conn.close()
-        except _DB_ERRORS as exc:
+        except DB_ERRORS as exc:
             log.warning("scheduled audit prune failed; retrying in an hour: %r", exc)
             return
         if removed:
             log.info("audit retention pruned %d records", sum(removed.values()))
-
-    # -- the connection ----------------------------------------------------------------------
-
-    async def _connection(self) -> asyncpg.Connection | None:
-        """The open connection, or a new one; None (without waiting) while the server is down."""
-        if self._conn is not None and not self._conn.is_closed():
-            return self._conn
-        now = time.monotonic()
-        if now < self._next_connect:
-            return None  # do not pay a connect timeout on every batch during an outage
-        try:
-            self._conn = await self._connect()
-        except (OSError, asyncpg.PostgresError, TimeoutError, SchemaError, AuditStoreError) as exc:
-            self._next_connect = now + self._replay_interval
-            log.debug("Postgres audit store still unreachable: %r", exc)
-            return None
-        log.warning("Postgres audit store reachable again")
-        return self._conn
-
-    async def _connect(self, *, exclusive: bool = False) -> asyncpg.Connection:
-        """A checked connection that holds this chain's lock, if it can.
-
-        ``exclusive`` (start-up): refuse when another session holds the lock, as a second
-        replica with the same instance id would. On a reconnect after a failure the lock may
-        still sit with our own dead session until the server notices; waiting for it would
-        keep the spool growing, so a reconnect goes ahead without it.
-        """
-        conn = await connect(self._dsn, self._schema, timeout=self._timeout, command_timeout=self._timeout)
-        try:
-            await check_schema(conn, self._schema)
-            locked = await conn.fetchval(
-                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
-                f"skein-audit:{self._schema}:{self._instance_id}",
-            )
-        except BaseException:
-            await conn.close()
-            raise
-        if not locked and exclusive:
-            await conn.close()
-            raise AuditStoreError(
-                f"another gateway is writing audit chain {self._instance_id!r}: give each replica"
-                " its own audit.instance_id"
-            )
-        return conn
-
-    async def _db_head(self, conn: asyncpg.Connection) -> ChainHead:
-        row = await conn.fetchrow(
-            "SELECT seq, hash FROM audit_heads WHERE instance_id = $1", self._instance_id
-        )
-        return ChainHead(row["seq"], row["hash"]) if row else ChainHead()
-
-    async def _drop_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.terminate()  # never wait on a server that just failed us

@@ -23,7 +23,8 @@ _FRAGMENTS: tuple[tuple[str, str], ...] = (
     ("decision", "decision = ?"),
     ("reason", "reason = ?"),
     ("model", "model = ?"),
-    ("status", "json_extract(event, '$.status') = ?"),
+    ("status_min", "json_extract(event, '$.status') >= ?"),
+    ("status_max", "json_extract(event, '$.status') <= ?"),
     ("before", "pos < ?"),
 )
 

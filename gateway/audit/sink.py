@@ -1,50 +1,81 @@
-"""Where audit events end up: the ``AuditSink`` protocol.
+"""Where audit records end up: the ``AuditSink`` protocol (the store behind the spool).
 
-A sink owns one hash chain (its ``instance_id``): it stamps each event with
-``instance_id``, the next ``seq``, the ``prev_hash`` of the record before it and its own
-``hash``, in the order the batch lists them, and it continues that chain across restarts.
+Records reach a sink already stamped (``gateway/audit/chain.py``): the writer stamps each
+event and spools it before the caller is answered, and its shipper hands the spooled records
+to the sink in order. A sink stores one chain (its ``instance_id``) and keeps its head.
 
 Contract the ``AuditWriter`` relies on:
 
-* ``open`` (called by ``AuditWriter.start``, so a bad store stops the gateway at start-up)
-  connects, creates or checks the schema and loads the chain head;
-* ``append`` is all-or-nothing: if it raises, nothing of the batch is stored and the chain
-  head has not moved, so the writer may hand the same batch in again (the events are then
-  re-stamped with the same values);
-* only one ``append`` runs at a time (the writer never overlaps calls);
-* ``close`` releases the connection; it is called once, after the last ``append``.
+* ``open`` (at start-up) opens the store and loads the chain head. A store that cannot be
+  used at all (a newer schema, a second live writer of the chain) raises; a Postgres server
+  that is merely down does not: the gateway serves from the spool meanwhile;
+* ``head`` is the stored chain head, None while it is unknown (the server is unreachable);
+* ``store`` is all-or-nothing and idempotent by ``seq``: records the store already holds are
+  skipped (``continuing``), so the shipper may hand the same records in again after a crash;
+  a record that contradicts the stored chain raises ``ChainForked``;
+* only one ``store`` runs at a time; ``close`` is called once, after the last.
 
-Sinks: ``SqliteSink`` (embedded default). A Postgres sink (one chain per gateway replica,
-rows keyed by ``(instance_id, seq)``) implements the same protocol.
+Sinks: ``SqliteSink`` (embedded default) and ``PostgresSink`` (one chain per replica).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from gateway.audit.event import AuditEvent
+from gateway.audit.chain import ChainHead, StampedRecord
+
+
+class AuditStoreError(Exception):
+    """The audit store cannot be opened, read or written (missing file, newer schema, down)."""
+
+
+class AuditStoreUnavailable(AuditStoreError):
+    """The audit store's server cannot be reached (``skein audit ...`` exits 3, not 1)."""
+
+
+class ChainForked(AuditStoreError):
+    """Records to store do not continue the stored chain: two writers wrote one chain."""
+
+
+class ChainLocked(AuditStoreError):
+    """Another live session holds the chain's writer lock; storing waits until it is free."""
 
 
 class AuditSink(Protocol):
+    label: str  # what it is, for messages: "SQLite", "Postgres"
+
     @property
     def instance_id(self) -> str:
-        """The chain this sink appends to."""
+        """The chain this sink stores."""
         ...
 
-    async def open(self) -> None:
-        """Connect and load the chain head; idempotent."""
+    @property
+    def head(self) -> ChainHead | None:
+        """The stored chain head; None while unknown."""
         ...
 
-    async def append(self, batch: list[AuditEvent]) -> None:
-        """Stamp and store ``batch`` in order, in one transaction."""
+    async def open(self) -> None: ...
+
+    async def store(self, records: Sequence[StampedRecord]) -> None:
+        """Store the records the store does not hold yet, in one transaction."""
         ...
 
     async def close(self) -> None: ...
 
 
-class AuditStoreError(Exception):
-    """The audit store cannot be opened or read (missing file, newer schema, corrupt row)."""
-
-
-class AuditStoreUnavailable(AuditStoreError):
-    """The audit store's server cannot be reached (``skein audit ...`` exits 3, not 1)."""
+def continuing(records: Sequence[StampedRecord], head: ChainHead) -> list[StampedRecord]:
+    """The records after ``head``, checked to continue it; raises ``ChainForked`` if not."""
+    fresh: list[StampedRecord] = []
+    for record in records:
+        seq = record.seq
+        if seq < head.seq:
+            continue
+        if seq == head.seq:
+            if record.event.get("hash") != head.hash:
+                raise ChainForked(f"chain {record.instance_id!r}: seq {seq} is stored with another hash")
+            continue
+        if not fresh and seq == head.seq + 1 and record.event.get("prev_hash") != head.hash:
+            raise ChainForked(f"chain {record.instance_id!r}: seq {seq} does not follow the stored head")
+        fresh.append(record)
+    return fresh

@@ -1,4 +1,4 @@
-"""The embedded audit sink: one SQLite file, one writer thread.
+"""The embedded audit store: one SQLite file, one writer thread.
 
 Layout (schema version 1, in ``PRAGMA user_version``):
 
@@ -15,8 +15,9 @@ One live writer per chain: the sink holds an exclusive ``flock`` on
 ``instance_id`` (say, two workers on one host with the defaults) is refused at start-up
 instead of corrupting the chain with duplicate sequence numbers.
 
-WAL with ``synchronous=NORMAL``: a commit is durable against a process crash, and against
-power loss up to the last checkpoint; readers (``skein audit tail``) never block the writer.
+WAL with ``synchronous=NORMAL``: a commit survives a killed process; readers (``skein audit
+tail``) never block the writer. What makes an answered call's record durable is the spool in
+front of this store (``gateway/audit/spool.py``); the file follows it within a batch.
 """
 
 from __future__ import annotations
@@ -26,15 +27,18 @@ import fcntl
 import os
 import re
 import sqlite3
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from gateway.audit.event import GENESIS_HASH, AuditEvent, body_hash
-from gateway.audit.sink import AuditStoreError
+from gateway.audit.chain import ChainHead, IndexValues, StampedRecord, index_values, stamp
+from gateway.audit.event import AuditEvent
+from gateway.audit.sink import AuditStoreError, continuing
+
+__all__ = ["ChainHead", "IndexValues", "SqliteSink", "claim_chain", "claim_lock", "connect", "index_values"]
 
 SCHEMA_VERSION = 1
 
@@ -69,8 +73,6 @@ CREATE TABLE IF NOT EXISTS audit_anchors (
 );
 """
 
-_STAMP_SLICE = 32  # events stamped between two yields to the event loop
-
 _INSERT = (
     "INSERT INTO audit_events (instance_id, seq, ts, sub, decision, reason, model, event)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -79,26 +81,6 @@ _SET_HEAD = (
     "INSERT INTO audit_heads (instance_id, seq, hash) VALUES (?, ?, ?)"
     " ON CONFLICT (instance_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"
 )
-
-IndexValues = tuple[float, str | None, str, str | None, str | None]
-
-
-@dataclass(frozen=True, slots=True)
-class ChainHead:
-    seq: int = 0
-    hash: str = GENESIS_HASH
-
-
-def index_values(event: dict[str, Any]) -> IndexValues:
-    """The queryable copies of an event: (ts, sub, decision, reason, model)."""
-    reasons = event.get("reasons") or ()
-    return (
-        event["ts"],
-        event.get("sub"),
-        "allow" if event.get("allow") else "deny",
-        reasons[0] if reasons else None,
-        event.get("served_model") or event.get("requested_model"),
-    )
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -147,6 +129,8 @@ def read_head(conn: sqlite3.Connection, instance_id: str) -> ChainHead:
 class SqliteSink:
     """``AuditSink`` on a SQLite file. All database work runs on one dedicated thread."""
 
+    label = "SQLite"
+
     def __init__(self, path: Path, instance_id: str = "local") -> None:
         self._path = path
         self._instance_id = instance_id
@@ -185,20 +169,22 @@ class SqliteSink:
     def head(self) -> ChainHead:
         return self._head
 
-    async def append(self, batch: list[AuditEvent]) -> None:
-        if not batch:
+    async def store(self, records: Sequence[StampedRecord]) -> None:
+        fresh = continuing(records, self._head)
+        if not fresh:
             return
-        # Stamping (hashing, JSON) is Python work: done here on the event loop in small
-        # slices rather than in the database thread, where holding the GIL would stall the
-        # loop for up to a whole switch interval (5 ms) and show as latency on every
-        # request. The thread then only runs SQLite, which releases the GIL.
-        rows: list[tuple[Any, ...]] = []
-        head = self._head
-        for start in range(0, len(batch), _STAMP_SLICE):
-            slice_rows, head = self._stamp(batch[start : start + _STAMP_SLICE], head)
-            rows.extend(slice_rows)
-            await asyncio.sleep(0)
+        rows = [(r.instance_id, r.seq, *index_values(r.event), r.raw) for r in fresh]
+        head = fresh[-1].head
         await asyncio.get_running_loop().run_in_executor(self._executor, self._write_sync, rows, head)
+
+    async def append(self, batch: list[AuditEvent]) -> None:
+        """Stamp ``batch`` after the stored head and store it (tools and tests; the gateway
+        goes through the spool)."""
+        records, head = [], self._head
+        for event in batch:
+            record, head = stamp(event, self._instance_id, head)
+            records.append(record)
+        await self.store(records)
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -222,33 +208,21 @@ class SqliteSink:
             if conn.in_transaction:  # SQLite may already have rolled back (disk full, I/O error)
                 conn.execute("ROLLBACK")
             raise
-        # Only a committed batch moves the head: a failed one is re-stamped identically.
+        # Only a committed batch moves the head.
         self._head = head
-
-    def _stamp(self, batch: list[AuditEvent], head: ChainHead) -> tuple[list[tuple[Any, ...]], ChainHead]:
-        seq, prev = head.seq, head.hash
-        rows: list[tuple[Any, ...]] = []
-        for event in batch:
-            seq += 1
-            event.instance_id, event.seq, event.prev_hash = self._instance_id, seq, prev
-            body = event.record()
-            body.pop("hash")
-            try:
-                digest = body_hash(body)
-            except TypeError:
-                body = _json_roundtrip(body)
-                digest = body_hash(body)
-            prev = event.hash = body["hash"] = digest
-            rows.append((self._instance_id, seq, *index_values(body), orjson.dumps(body).decode()))
-        return rows, ChainHead(seq, prev)
 
 
 def claim_chain(path: Path, instance_id: str) -> int:
-    """Take the exclusive writer lock of one chain; raise if a live process holds it."""
+    """Take the exclusive writer lock of one chain in the SQLite file at ``path``."""
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", instance_id)
     lock_path = path.with_name(f"{path.name}.{safe}.lock")
+    return claim_lock(lock_path, f"audit chain {instance_id!r} in {path}")
+
+
+def claim_lock(lock_path: Path, what: str) -> int:
+    """An exclusive ``flock`` on ``lock_path``; raise if a live process holds it."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         raise AuditStoreError(f"cannot create the audit lock {lock_path}: {exc}") from exc
@@ -257,18 +231,7 @@ def claim_chain(path: Path, instance_id: str) -> int:
     except BlockingIOError:
         os.close(fd)
         raise AuditStoreError(
-            f"audit chain {instance_id!r} in {path} is already written by another live process;"
+            f"{what} is already written by another live process;"
             " give each process its own audit.instance_id (SKEIN_AUDIT__INSTANCE_ID)"
         ) from None
     return fd
-
-
-def _json_roundtrip(body: dict[str, Any]) -> dict[str, Any]:
-    """The body as it reads back from JSON, for a value plain JSON cannot hold.
-
-    A stray set or non-string key in ``resource`` must not make a batch fail forever; it is
-    stored (and hashed) as its string form.
-    """
-    raw = orjson.dumps(body, default=str, option=orjson.OPT_NON_STR_KEYS)
-    safe: dict[str, Any] = orjson.loads(raw)
-    return safe

@@ -12,7 +12,10 @@ checks, in this order:
    record, **broken_link** otherwise: a record was rewritten and re-hashed, or replaced);
 
 and at the end, that each chain reaches the head the writer recorded (else: **truncated**).
-The first problem stops the walk and is reported with its seq.
+
+Gaps do not stop the walk: every missing range of every chain is reported (``gaps``), and
+the record after a gap is checked from there on (its link to the lost record cannot be).
+Any other problem stops the walk and is reported with its seq.
 
 Sources are behind ``ChainSource`` so that a Postgres store (and NDJSON files) verify the
 same way; ``anchor`` is where a chain starts (genesis, or a pruned prefix's last record).
@@ -37,11 +40,29 @@ ProblemKind = Literal[
 ]
 
 
+_MAX_GAPS = 1000  # reported individually; beyond this only counted
+
+
 @dataclass(frozen=True, slots=True)
 class StoredRecord:
     pos: int  # storage order
     event: dict[str, Any]
-    columns: tuple[Any, ...] | None = None  # (instance_id, seq, *index_values) as stored
+    columns: Mapping[str, Any] | None = None  # the indexed copies stored beside it, by name
+
+
+def expected_columns(event: Mapping[str, Any]) -> dict[str, Any]:
+    """What each indexed column must hold for ``event``."""
+    ts, sub, decision, reason, model = index_values(dict(event))
+    return {
+        "instance_id": event.get("instance_id"),
+        "seq": event.get("seq"),
+        "ts": ts,
+        "sub": sub,
+        "decision": decision,
+        "reason": reason,
+        "model": model,
+        "status": event.get("status"),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +71,17 @@ class Problem:
     seq: int
     kind: ProblemKind
     detail: str
+    last: int | None = None  # a missing range ends here
 
     def __str__(self) -> str:
         return f"seq {self.seq} (chain {self.instance_id!r}): {self.kind}: {self.detail}"
+
+    @property
+    def missing(self) -> int:
+        """How many records this problem says are gone (0: none, or not a gap)."""
+        if self.kind in ("missing", "truncated") and self.last is not None:
+            return self.last - self.seq + 1
+        return 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,20 +95,46 @@ class ChainSummary:
 class VerifyReport:
     records: int
     chains: tuple[ChainSummary, ...]
-    problem: Problem | None = None
+    problems: tuple[Problem, ...] = ()
+    more_gaps: int = 0  # gaps found beyond the ones listed
 
     @property
     def ok(self) -> bool:
-        return self.problem is None
+        return not self.problems
+
+    @property
+    def problem(self) -> Problem | None:
+        """The first problem found."""
+        return self.problems[0] if self.problems else None
+
+    @property
+    def gaps(self) -> tuple[Problem, ...]:
+        """Every missing range (deleted records, a cut tail), per chain, in storage order."""
+        return tuple(p for p in self.problems if p.missing)
 
     def summary(self) -> str:
-        if self.problem is not None:
-            return f"audit log BROKEN at {self.problem} ({self.records} earlier records intact)"
+        if self.problems:
+            return self._broken()
         heads = ", ".join(f"{c.instance_id} seq {c.head.seq} head {c.head.hash[:16]}" for c in self.chains)
         plural = "" if len(self.chains) == 1 else "s"
         return f"audit log intact: {self.records} records in {len(self.chains)} chain{plural}" + (
             f" ({heads})" if heads else ""
         )
+
+    def _broken(self) -> str:
+        gaps = self.gaps
+        lost = sum(g.missing for g in gaps)
+        lines = [f"audit log BROKEN ({self.records} records checked)"]
+        if gaps:
+            more = f" and {self.more_gaps} more gaps" if self.more_gaps else ""
+            lines.append(f"  {len(gaps)} missing ranges{more}, {lost} records:")
+            lines += [f"    chain {g.instance_id!r}: seq {_span(g)}" for g in gaps]
+        lines += [f"  at {p}" for p in self.problems if not p.missing]
+        return "\n".join(lines)
+
+
+def _span(gap: Problem) -> str:
+    return f"{gap.seq}" if gap.last in (None, gap.seq) else f"{gap.seq}..{gap.last}"
 
 
 class ChainSource(Protocol):
@@ -101,7 +156,8 @@ class _Chain:
 
 def verify(source: ChainSource) -> VerifyReport:
     chains: dict[str, _Chain] = {}
-    total = 0
+    gaps: list[Problem] = []
+    more_gaps = total = 0
     for record in source.records():
         event = record.event
         instance_id = _instance_of(record)
@@ -109,13 +165,18 @@ def verify(source: ChainSource) -> VerifyReport:
         if chain is None:
             chain = chains[instance_id] = _Chain(source.anchor(instance_id))
         problem = _check_record(source, chain, record)
-        if problem is not None:
-            return VerifyReport(total, _summaries(chains), problem)
+        if problem is not None and problem.kind != "missing":
+            return VerifyReport(total, _summaries(chains), (*gaps, problem), more_gaps)
+        if problem is not None:  # a gap: report it, carry on from this record
+            if len(gaps) < _MAX_GAPS:
+                gaps.append(problem)
+            else:
+                more_gaps += 1
         chain.seq, chain.prev = event["seq"], event["hash"]
         chain.count += 1
         total += 1
-    problem = _check_heads(source.heads(), chains)
-    return VerifyReport(total, _summaries(chains), problem)
+    end = _check_heads(source.heads(), chains)
+    return VerifyReport(total, _summaries(chains), (*gaps, *([end] if end else [])), more_gaps)
 
 
 def _check_record(source: ChainSource, chain: _Chain, record: StoredRecord) -> Problem | None:
@@ -123,11 +184,14 @@ def _check_record(source: ChainSource, chain: _Chain, record: StoredRecord) -> P
     instance_id = _instance_of(record)
     seq = event.get("seq")
     if not isinstance(seq, int) or not isinstance(event.get("hash"), str):
-        at = record.columns[1] if record.columns else chain.seq + 1
+        at = record.columns.get("seq") if record.columns else None
+        at = at if isinstance(at, int) else chain.seq + 1
         return Problem(instance_id, at, "malformed", f"the record at position {record.pos} is not an event")
-    found = (
-        _check_content(record) or _check_order(source, chain, instance_id, seq) or _check_link(chain, event)
-    )
+    found = _check_content(record) or _check_order(source, chain, instance_id, seq)
+    if found is None:
+        found = _check_link(chain, event)
+    elif found[1] == "missing":
+        return Problem(instance_id, found[0], "missing", found[2], last=seq - 1)
     return Problem(instance_id, found[0], found[1], found[2]) if found else None
 
 
@@ -138,7 +202,7 @@ def _instance_of(record: StoredRecord) -> str:
     # An unreadable record still belongs to the chain its stored columns name.
     if "instance_id" in record.event or record.columns is None:
         return str(record.event.get("instance_id", ""))
-    return str(record.columns[0])
+    return str(record.columns.get("instance_id", ""))
 
 
 def _check_content(record: StoredRecord) -> Finding | None:
@@ -149,10 +213,10 @@ def _check_content(record: StoredRecord) -> Finding | None:
         return event["seq"], "edited", "the record's content does not match its hash"
     if record.columns is None:
         return None
-    expected = (event.get("instance_id"), event["seq"], *index_values(event))
-    names = ("instance_id", "seq", "ts", "sub", "decision", "reason", "model")
-    for name, column, value in zip(names, record.columns, expected, strict=True):
-        if column != value:
+    expected = expected_columns(event)
+    for name, column in record.columns.items():
+        if column != expected.get(name):
+            value = expected.get(name)
             return event["seq"], "edited", f"indexed column {name}={column!r} but the record says {value!r}"
     return None
 
@@ -184,7 +248,11 @@ def _check_heads(heads: Mapping[str, ChainHead], chains: Mapping[str, _Chain]) -
         last, last_hash = (chain.seq, chain.prev) if chain else (0, "")
         if head.seq > last:
             return Problem(
-                instance_id, last + 1, "truncated", f"records after seq {last} up to {head.seq} are gone"
+                instance_id,
+                last + 1,
+                "truncated",
+                f"records after seq {last} up to {head.seq} are gone",
+                last=head.seq,
             )
         if head.seq == last and head.hash != last_hash:
             return Problem(
@@ -200,6 +268,9 @@ def _summaries(chains: Mapping[str, _Chain]) -> tuple[ChainSummary, ...]:
     )
 
 
+_SQLITE_COLUMNS = ("instance_id", "seq", "ts", "sub", "decision", "reason", "model")
+
+
 class SQLiteChainSource:
     """A ``ChainSource`` over the SQLite audit file (read-only)."""
 
@@ -212,7 +283,7 @@ class SQLiteChainSource:
             " FROM audit_events ORDER BY pos"
         )
         for row in rows:  # the cursor streams; rows are not fetched all at once
-            yield StoredRecord(row[0], _parse(row[8]), tuple(row[1:8]))
+            yield StoredRecord(row[0], _parse(row[8]), dict(zip(_SQLITE_COLUMNS, row[1:8], strict=True)))
 
     def has_seq(self, instance_id: str, seq: int) -> bool:
         query = "SELECT 1 FROM audit_events WHERE instance_id = ? AND seq = ?"

@@ -1,7 +1,8 @@
 """`skein audit verify | export | tail | query | prune`: check, export, search and prune the audit log.
 
 Exit codes: 0 when the command did its job (``verify``: the log is intact), 1 when ``verify``
-found a problem or the log cannot be read, 2 for bad arguments or configuration, 3 when the
+found a problem (it lists every missing range, then the first other problem) or the log
+cannot be read, 2 for bad arguments or configuration, 3 when the
 Postgres audit store cannot be reached. The store modules are imported by the commands that
 use them (``audit tail`` on SQLite never loads the Postgres driver).
 """
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
-from gateway.audit.export import ExportFilter, export_ndjson, open_log, parse_time, recent
+from gateway.audit.export import ExportFilter, export_ndjson, open_log, parse_status, parse_time, recent
 from gateway.audit.sink import AuditStoreError, AuditStoreUnavailable
 from gateway.cli.common import (
     EXIT_FAILED,
@@ -52,7 +53,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     export.add_argument("--until", help="ISO 8601 date/time, exclusive")
     export.add_argument("--sub", help="only this principal")
     export.add_argument("--decision", choices=("allow", "deny"), help="only allowed or denied calls")
-    export.add_argument("--status", type=int, help="only calls answered with this HTTP status (e.g. 403)")
+    export.add_argument("--status", help="only calls answered with this HTTP status (403) or class (4xx)")
     export.add_argument("--out", "-o", help="output file (default: stdout)")
 
     tail = _action(actions, "tail", "show the most recent decisions", _tail)
@@ -70,7 +71,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     ):
         found.add_argument(flag, help=help_text)
     found.add_argument("--decision", choices=("allow", "deny"))
-    found.add_argument("--status", type=int, help="only calls answered with this HTTP status (e.g. 403)")
+    found.add_argument("--status", help="only calls answered with this HTTP status (403) or class (4xx)")
     found.add_argument("--limit", type=int, default=50, help="records per page (default: 50)")
     found.add_argument("--before", type=int, help="page: the cursor printed by the previous page")
     found.add_argument("--json", action="store_true", help="print records as NDJSON")
@@ -170,6 +171,11 @@ def _verify(args: argparse.Namespace) -> int:
                     "kind": report.problem.kind,
                     "detail": report.problem.detail,
                 },
+                # Every missing range (deleted records, a cut tail), not only the first.
+                "missing": [
+                    {"instance_id": g.instance_id, "first": g.seq, "last": g.last, "kind": g.kind}
+                    for g in report.gaps
+                ],
             }
         )
         return EXIT_OK if report.ok else EXIT_FAILED
@@ -182,12 +188,14 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     try:
+        low, high = parse_status(args.status) if args.status else (None, None)
         filters = ExportFilter(
             since=parse_time(args.since) if args.since else None,
             until=parse_time(args.until) if args.until else None,
             sub=args.sub,
             decision=args.decision,
-            status=args.status,
+            status_min=low,
+            status_max=high,
         )
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
@@ -254,6 +262,7 @@ def _query(args: argparse.Namespace) -> int:
     if args.limit <= 0:
         fail("--limit must be positive", EXIT_USAGE)
     try:
+        low, high = parse_status(args.status) if args.status else (None, None)
         filters = QueryFilter(
             since=parse_time(args.since) if args.since else None,
             until=parse_time(args.until) if args.until else None,
@@ -262,7 +271,8 @@ def _query(args: argparse.Namespace) -> int:
             decision=args.decision,
             reason=args.reason,
             model=args.model,
-            status=args.status,
+            status_min=low,
+            status_max=high,
             before=args.before,
         )
     except ValueError as exc:

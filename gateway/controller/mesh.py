@@ -103,7 +103,10 @@ class AgentMesh:
                 await stage.enter(call)
         except GatewayError as error:  # refusals are audited; admitted requests are audited per tool call
             call.fail(error)
-            self._recorder.record(call)
+            try:
+                await self._recorder.record(call)
+            except GatewayError as unrecorded:  # no refusal goes out without its record either
+                return failure(call, unrecorded)
             return failure(call, error)
         return None
 

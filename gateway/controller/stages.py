@@ -131,7 +131,8 @@ class ControlIdempotency(Stage):
         if answer is None or answer.status >= 500:
             await self._store.release(claim)
         else:
-            await self._store.complete(claim, StoredResponse(answer.status, answer.headers, answer.body))
+            stored = StoredResponse(answer.status, answer.headers, answer.body, call.trail.request_id)
+            await self._store.complete(claim, stored)
 
 
 class Locate(Stage):

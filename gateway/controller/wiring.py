@@ -134,7 +134,7 @@ def _responder(service: Service, op: Operation) -> Respond:
             stored = ctl.replay
             ctl.trail.status = stored.status
             ctl.trail.notes.append("idempotent_replay")
-            replayed = stored.headers.get("x-skein-request-id", "unknown")
+            replayed = stored.request_id or stored.headers.get("x-skein-request-id", "unknown")
             headers = {**stored.headers, **_headers(ctl), "x-skein-idempotent-replay": replayed}
             return Response(stored.body, stored.status, headers, media_type=_JSON)
         reply = await op.run(service, ctl)

@@ -2,7 +2,7 @@
 
 Query: newest first, filtered by time range, principal, role, decision, reason, model and status,
 paged by keyset (``before`` = the ``pos`` of the last row seen), so page 1000 costs what page
-1 costs. Every filter but status has an index (``0001_audit.sql``).
+1 costs. Every filter has an index (``0001_audit.sql``, status: ``0004_audit_status.sql``).
 
 Prune: retention must keep each chain verifiable, so it removes only a *prefix* of each
 chain (records are written in completion order, so a long stream started earlier may sit
@@ -45,7 +45,8 @@ class QueryFilter:
     decision: str | None = None  # "allow" | "deny"
     reason: str | None = None  # the main (first) reason code
     model: str | None = None  # served, else requested
-    status: int | None = None  # the HTTP status the caller got (not indexed: pair with a range)
+    status_min: int | None = None  # HTTP status returned, inclusive range (``parse_status``)
+    status_max: int | None = None
     before: int | None = None  # paging: only rows stored before this pos
 
     def where(self) -> tuple[str, list[Any]]:
@@ -60,7 +61,8 @@ class QueryFilter:
             ("decision = $", self.decision),
             ("reason = $", self.reason),
             ("model = $", self.model),
-            ("(event::jsonb ->> 'status')::int = $", self.status),
+            ("status >= $", self.status_min),
+            ("status <= $", self.status_max),
             ("pos < $", self.before),
         ):
             if value is not None:

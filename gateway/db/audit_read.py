@@ -17,17 +17,15 @@ from typing import Any, BinaryIO, TypeVar
 import asyncpg
 import orjson
 
-from gateway.audit.export import POSTGRES_STATUS, ExportFilter
+from gateway.audit.export import ExportFilter
 from gateway.audit.sink import AuditStoreError, AuditStoreUnavailable
 from gateway.audit.sqlite import ChainHead
 from gateway.audit.verify import StoredRecord, VerifyReport, verify
 from gateway.db.migrate import SchemaError, check_schema, connect
 
 _PAGE = 5000
-_RECORDS = (
-    "SELECT pos, instance_id, seq, ts, sub, decision, reason, model, event"
-    " FROM audit_events WHERE pos > $1 ORDER BY pos LIMIT $2"
-)
+_COLUMNS = ("instance_id", "seq", "ts", "sub", "decision", "reason", "model", "status")
+_RECORDS = f"SELECT pos, {', '.join(_COLUMNS)}, event FROM audit_events WHERE pos > $1 ORDER BY pos LIMIT $2"
 T = TypeVar("T")
 
 
@@ -46,7 +44,7 @@ class PostgresChainSource:
         while True:
             rows = self._run(self._conn.fetch(_RECORDS, after, _PAGE))
             for row in rows:
-                yield StoredRecord(row["pos"], _parse(row["event"]), tuple(row[1:8]))
+                yield StoredRecord(row["pos"], _parse(row["event"]), {name: row[name] for name in _COLUMNS})
             if len(rows) < _PAGE:
                 return
             after = rows[-1]["pos"]
@@ -92,7 +90,7 @@ async def verify_postgres(dsn: str, schema: str) -> VerifyReport:
 
 async def export_postgres(dsn: str, schema: str, out: BinaryIO, filters: ExportFilter) -> int:
     """Write matching records to ``out`` as NDJSON in storage order; returns how many."""
-    where, params = filters.where(status_sql=POSTGRES_STATUS)
+    where, params = filters.where(status="status")
     numbers = itertools.count(1)
     where = "".join(f"${next(numbers)}" if ch == "?" else ch for ch in where)
     conn = await open_reader(dsn, schema)

@@ -64,12 +64,18 @@ def quoted_schema(schema: str) -> str:
     return f'"{schema}"'
 
 
-async def connect(dsn: str, schema: str, *, timeout: float = 10.0, **kwargs: Any) -> asyncpg.Connection:
+# The server probes an idle session's client after 30 s and drops it after 3 failed probes:
+# a writer killed without closing its connection releases its locks within about a minute.
+_KEEPALIVE = {"tcp_keepalives_idle": "30", "tcp_keepalives_interval": "10", "tcp_keepalives_count": "3"}
+
+
+async def connect(
+    dsn: str, schema: str, *, timeout: float = 10.0, keepalive: bool = False, **kwargs: Any
+) -> asyncpg.Connection:
     """A connection whose ``search_path`` is the Skein schema."""
     quoted_schema(schema)
-    conn: asyncpg.Connection = await asyncpg.connect(
-        dsn, timeout=timeout, server_settings={"search_path": schema}, **kwargs
-    )
+    settings = {"search_path": schema, **(_KEEPALIVE if keepalive else {})}
+    conn: asyncpg.Connection = await asyncpg.connect(dsn, timeout=timeout, server_settings=settings, **kwargs)
     return conn
 
 

@@ -118,7 +118,8 @@ class ModelAnswers:
         headers = {
             **stored.headers,
             "x-skein-request-id": call.trail.request_id,
-            "x-skein-idempotent-replay": stored.headers.get("x-skein-request-id", "unknown"),
+            "x-skein-idempotent-replay": stored.request_id
+            or stored.headers.get("x-skein-request-id", "unknown"),
         }
         return Response(stored.body, stored.status, headers)
 

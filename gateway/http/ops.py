@@ -24,15 +24,38 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Readiness: a verified bundle is active and audit is being written."""
+    """Readiness, in three states:
+
+    * ``not_ready`` (503): no verified bundle, or audit records cannot be spooled (every
+      call would be refused): take this replica out of rotation;
+    * ``degraded`` (200): serving every call correctly, but a dependency is failing (the
+      audit store behind the spool, Redis); ``reasons`` says which and since when;
+    * ``ready`` (200).
+    """
     gw: Gateway = request.state.gateway
     bundle = gw.bundles.status()
-    audit_ok = gw.audit.healthy
-    ready = bool(bundle.get("revision")) and audit_ok
+    audit = gw.audit
+    state = gw.state
+    if state is not None:
+        await state.policy.check()  # while Redis fails, see it come back without waiting for traffic
+    reasons = [] if bundle.get("revision") else ["no verified policy bundle is active"]
+    reasons += audit.problems()
+    reasons += state.policy.problems() if state is not None else []
+    ready = bool(bundle.get("revision")) and audit.healthy
     body = {
-        "status": "ready" if ready else "not_ready",
+        "status": "not_ready" if not ready else "degraded" if reasons else "ready",
+        "reasons": reasons,
         "bundle": bundle,
-        "audit": {"healthy": audit_ok},
+        "audit": {
+            "healthy": audit.healthy,
+            "store_up": audit.store_up,
+            "backlog": audit.depth,
+            "spool_bytes": audit.spool_bytes,
+        },
+        "state": {
+            "backend": state.backend if state is not None else "none",
+            "up": state.policy.up if state is not None else True,
+        },
         "time": time.time(),
     }
     return _json(body, status=200 if ready else 503)

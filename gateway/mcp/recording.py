@@ -14,10 +14,10 @@ from gateway.recording import Recorder
 
 
 class McpRecorder(Recorder):
-    def record(self, call: Call) -> None:
+    async def record(self, call: Call) -> None:
         if isinstance(call, McpCall) and call.handed_off:
             return
-        super().record(call)
+        await super().record(call)
         if isinstance(call, McpCall) and call.target is not None:
             target, message = call.target, call.message
             method = (message.method or "(response)") if message else "GET"

@@ -22,12 +22,12 @@ _KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII: never a control chara
 class Idempotency(Stage):
     name = "idempotency"
 
-    def __init__(self, state: SharedState | None) -> None:
+    def __init__(self, state: SharedState) -> None:
         self._state = state
 
     async def enter(self, call: Call) -> None:
         key = call.headers.get("idempotency-key")
-        if key is None or self._state is None:
+        if key is None:
             return
         if _KEY.fullmatch(key) is None:
             raise BadRequest(
@@ -47,11 +47,12 @@ class Idempotency(Stage):
 
     async def leave(self, call: Call) -> None:
         claim, call.claim = call.claim, None
-        if claim is None or self._state is None:
+        if claim is None:
             return
         answer = call.answer
         if answer is None or answer.status >= 500:
             await self._state.idempotency.release(claim)
         else:
-            stored = StoredResponse(answer.status, answer.headers, answer.body)
+            # The original request id is kept: a replay names it, under a request id of its own.
+            stored = StoredResponse(answer.status, answer.headers, answer.body, call.trail.request_id)
             await self._state.idempotency.complete(claim, stored)

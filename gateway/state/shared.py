@@ -1,10 +1,10 @@
-"""Shared state for several replicas: budgets, rate limits and idempotency on one Redis.
+"""The state every gateway has: quotas (budgets + rate limits) and Idempotency-Keys.
 
-Built in the app's lifespan when ``state.backend`` is ``redis`` (``open_shared_state``);
-the ``Gateway`` reaches it through its hook methods (``admit``, ``settle_budget``,
-``idempotency_begin``, ``idempotency_finish`` in ``gateway/pipeline.py``). With the memory
-backend there is no shared state and those hooks do nothing; budgets then act only through
-policy (``usage`` in the policy input).
+``open_state`` builds it in the app's lifespan, always: ``state.backend: memory`` (the
+default) keeps everything in this process, which enforces exactly what a cluster does but
+only for calls this process serves (run one process, or use Redis); ``redis`` shares it
+across replicas. Both backends implement the same protocols (``CounterStore``,
+``Idempotency``) and pass the same tests, so the pipeline never asks which one it has.
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 from gateway.settings import StateSettings
-from gateway.state.budgets import RedisBudgets, RedisUsageStore
-from gateway.state.counters import CounterScript
-from gateway.state.idempotency import RedisIdempotency
-from gateway.state.ratelimit import RedisRateLimiter
+from gateway.state.counters import CounterStore, MemoryCounters, RedisCounters
+from gateway.state.idempotency import Idempotency, MemoryIdempotency, RedisIdempotency
+from gateway.state.quotas import Quotas, QuotaUsage
 from gateway.state.redis_client import STATE_ERRORS, FailurePolicy, new_client
 
 log = logging.getLogger("skein.state")
@@ -25,33 +24,39 @@ log = logging.getLogger("skein.state")
 
 @dataclass(frozen=True, slots=True)
 class SharedState:
-    budgets: RedisBudgets
-    rate_limits: RedisRateLimiter
-    idempotency: RedisIdempotency
-    usage: RedisUsageStore
-    policy: FailurePolicy
+    quotas: Quotas
+    idempotency: Idempotency
+    usage: QuotaUsage
+    policy: FailurePolicy  # failure modes, outage health, failures let through
     default_max_tokens: int
+    backend: str
 
 
-async def open_shared_state(settings: StateSettings, stack: AsyncExitStack) -> SharedState | None:
-    """The Redis-backed state, or None for the memory backend; closed with ``stack``."""
-    if settings.backend != "redis":
-        return None
-    client = new_client(settings)
-    stack.push_async_callback(client.aclose)
-    try:
-        await client.ping()
-    except STATE_ERRORS as exc:
-        # Not fatal: each feature's failure policy decides per request, and Redis may come back.
-        log.error("Redis (state.redis_url) is not reachable at start-up: %r", exc)
-    policy = FailurePolicy(settings)
-    script = CounterScript(client)
-    budgets = RedisBudgets(client, settings, policy, script)
+async def open_state(settings: StateSettings, stack: AsyncExitStack) -> SharedState:
+    """The configured state; Redis connections close with ``stack``."""
+    counters: CounterStore
+    idempotency: Idempotency
+    if settings.backend == "redis":
+        client = new_client(settings)
+        stack.push_async_callback(client.aclose)
+        policy = FailurePolicy(settings, ping=client.ping)
+        try:
+            await client.ping()
+        except STATE_ERRORS as exc:
+            # Not fatal: each feature's failure policy decides per request, and Redis may come back.
+            log.error("Redis (state.redis_url) is not reachable at start-up: %s: %s", type(exc).__name__, exc)
+            policy.failed_open("startup", exc)
+        counters = RedisCounters(client, settings.key_prefix)
+        idempotency = RedisIdempotency(client, settings, policy)
+    else:
+        policy = FailurePolicy(settings)
+        counters, idempotency = MemoryCounters(), MemoryIdempotency(settings)
+    quotas = Quotas(counters, settings, policy)
     return SharedState(
-        budgets=budgets,
-        rate_limits=RedisRateLimiter(settings, policy, script),
-        idempotency=RedisIdempotency(client, settings, policy),
-        usage=RedisUsageStore(budgets, client, policy),
+        quotas=quotas,
+        idempotency=idempotency,
+        usage=QuotaUsage(quotas),
         policy=policy,
         default_max_tokens=settings.default_max_tokens,
+        backend=settings.backend,
     )

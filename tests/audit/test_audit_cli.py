@@ -82,3 +82,32 @@ def test_query_works_on_sqlite_with_filters_and_paging(
     captured = capsys.readouterr()
     assert [orjson.loads(line)["seq"] for line in captured.out.splitlines()] == [5, 3]
     assert "more: --before" in captured.err
+
+
+def test_verify_lists_every_missing_range(
+    audit_db: Path, db: sqlite3.Connection, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db.execute("DELETE FROM audit_events WHERE seq IN (2, 4)")
+    assert main(["audit", "verify", "--db", str(audit_db)]) == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "2 missing ranges, 2 records" in err
+    assert "seq 2\n" in err and "seq 4\n" in err
+
+
+def test_query_and_export_filter_by_status(
+    audit_db: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    # The conftest log: every third event denied with 403, the others 200.
+    assert main(["audit", "export", "--db", str(audit_db), "--status", "4xx"]) == EXIT_OK
+    lines = capsysbinary.readouterr().out.splitlines()
+    assert [orjson.loads(line)["seq"] for line in lines] == [3]
+    assert main(["audit", "query", "--db", str(audit_db), "--status", "200", "--json"]) == EXIT_OK
+    lines = capsysbinary.readouterr().out.splitlines()
+    assert sorted(orjson.loads(line)["seq"] for line in lines) == [1, 2, 4, 5]
+
+
+def test_a_bad_status_filter_is_a_usage_error(audit_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["audit", "query", "--db", str(audit_db), "--status", "4x"])
+    assert exit_info.value.code == EXIT_USAGE
+    assert "not an HTTP status" in capsys.readouterr().err

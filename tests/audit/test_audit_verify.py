@@ -163,3 +163,38 @@ def test_verify_works_on_any_chain_source(db: sqlite3.Connection) -> None:
     problem = verify(ListSource([lines[0], lines[2], lines[1], *lines[3:]])).problem
     assert problem is not None
     assert (problem.seq, problem.kind) == (2, "reordered")
+
+
+async def test_every_missing_range_is_reported_not_only_the_first(
+    tmp_path: Path, log_writer: Callable[..., Awaitable[None]]
+) -> None:
+    path = tmp_path / "audit.db"
+    await log_writer(path, 20)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("DELETE FROM audit_events WHERE seq BETWEEN 3 AND 5 OR seq IN (9, 19, 20)")
+    db.close()
+    report = verify_sqlite(path)
+    assert not report.ok
+    assert [(g.seq, g.last, g.kind) for g in report.gaps] == [
+        (3, 5, "missing"),
+        (9, 9, "missing"),
+        (19, 20, "truncated"),  # the cut tail is a missing range too
+    ]
+    assert report.records == 14  # the walk went on after each gap
+    summary = report.summary()
+    assert "3 missing ranges, 6 records" in summary
+    assert "chain 'local': seq 3..5" in summary and "seq 9\n" in summary
+
+
+async def test_a_gap_does_not_hide_a_later_edit(
+    tmp_path: Path, log_writer: Callable[..., Awaitable[None]]
+) -> None:
+    path = tmp_path / "audit.db"
+    await log_writer(path, 10)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("DELETE FROM audit_events WHERE seq = 2")
+    db.execute("UPDATE audit_events SET event = json_set(event, '$.sub', 'mallory') WHERE seq = 7")
+    db.close()
+    report = verify_sqlite(path)
+    assert [(p.seq, p.kind) for p in report.problems] == [(2, "missing"), (7, "edited")]
+    assert report.problem is not None and report.problem.kind == "missing"

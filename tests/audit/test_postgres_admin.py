@@ -19,7 +19,7 @@ pytestmark = pytest.mark.postgres
 
 
 async def fill(dsn: str, schema: str, tmp: Path, count: int = 30) -> None:
-    sink = make_sink(dsn, schema, tmp)
+    sink = make_sink(dsn, schema)
     await sink.open()
     events = [build_event(i, roles=("finance",) if i % 2 else ("support",)) for i in range(1, count + 1)]
     await sink.append(events)
@@ -55,7 +55,7 @@ async def test_prune_keeps_every_chain_verifiable(postgres_dsn: str, pg_schema: 
 
 
 async def test_prune_removes_only_a_prefix(postgres_dsn: str, pg_schema: str, tmp_path: Path) -> None:
-    sink = make_sink(postgres_dsn, pg_schema, tmp_path)
+    sink = make_sink(postgres_dsn, pg_schema)
     await sink.open()
     # seq 2 is a long stream that started late but was written early: ts order != seq order.
     await sink.append([build_event(1), build_event(50), build_event(2), build_event(3)])
@@ -82,7 +82,7 @@ async def test_scheduled_retention_prunes_old_records(
     postgres_dsn: str, pg_schema: str, tmp_path: Path
 ) -> None:
     old = time.time() - 3 * 86400
-    sink = make_sink(postgres_dsn, pg_schema, tmp_path, retention_days=1, replay_interval_seconds=0.05)
+    sink = make_sink(postgres_dsn, pg_schema, retention_days=1, replay_interval_seconds=0.05)
     await sink.open()
     await sink.append([build_event(i, ts=old + i) for i in range(1, 6)] + [build_event(6, ts=time.time())])
     deadline = time.monotonic() + 10

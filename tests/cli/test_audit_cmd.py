@@ -70,11 +70,10 @@ def test_query_by_status_on_postgres(skein: Run, postgres_dsn: str, pg_schema: s
 
 async def write_postgres(dsn: str, schema: str, tmp_path: Path) -> None:
     from gateway.audit.postgres import PostgresSink
-    from gateway.audit.spool import Spool
     from gateway.settings import AuditSettings
 
     settings = AuditSettings(sink="postgres", postgres_dsn=dsn, postgres_schema=schema)
-    sink = PostgresSink(settings, "cli-test", Spool(tmp_path / "spool.ndjson", 1 << 20))
+    sink = PostgresSink(settings, "cli-test")
     await sink.open()
     try:
         await sink.append([build_event(i) for i in range(1, 7)])

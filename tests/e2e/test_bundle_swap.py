@@ -49,8 +49,9 @@ def server_pid(config: Path) -> int:
 class Load:
     """Calls the gateway in a loop from a few threads; records every outcome."""
 
-    def __init__(self, base: str, token: str) -> None:
-        self.base, self.token = base, token
+    def __init__(self, base: str, tokens: list[str]) -> None:
+        # Several callers: the role's rate limit (per principal) must not be what refuses.
+        self.base, self.tokens = base, tokens
         self.outcomes: list[int | str] = []
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run) for _ in range(4)]
@@ -67,9 +68,9 @@ class Load:
 
     def _run(self) -> None:
         body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
-        headers = {"authorization": f"Bearer {self.token}"}
         with httpx.Client(base_url=self.base, timeout=10) as client:
             while not self._stop.is_set():
+                headers = {"authorization": f"Bearer {self.tokens[len(self.outcomes) % len(self.tokens)]}"}
                 try:
                     response = client.post("/v1/chat/completions", json=body, headers=headers)
                     self.outcomes.append(response.status_code)
@@ -121,13 +122,13 @@ def test_edit_build_sign_sighup_swaps_without_a_failed_request(
         "auth": {"issuer": token_issuer_session.issuer, "audience": token_issuer_session.audience},
         "providers": {"openai": {"base_url": fake_provider.base_url}},
     }
-    token = token_issuer_session.mint(sub="alice", roles=["finance"])
+    tokens = [token_issuer_session.mint(sub=f"alice-{n}", roles=["finance"]) for n in range(32)]
     with serve(config, tmp_path) as base:
         pid = server_pid(tmp_path / "skein.yaml")
         first = bundle_status(base)
         assert first["verified"] and first["signer"]["kid"] == "dev"
 
-        with Load(base, token) as load:
+        with Load(base, tokens) as load:
             time.sleep(0.3)
             ws.freeze_model()  # the author edits a rule...
             build_and_sign(ws, keys)  # ...builds and signs
@@ -137,7 +138,7 @@ def test_edit_build_sign_sighup_swaps_without_a_failed_request(
         assert load.outcomes and set(load.outcomes) <= {200, 403}, set(load.outcomes)
         assert 200 in load.outcomes and 403 in load.outcomes  # before and after the swap
 
-        with Load(base, token) as load:
+        with Load(base, tokens) as load:
             good = ws.bundle.read_bytes()
             tampered = tmp_path / "tampered.tar.gz"
             tampered.write_bytes(flip(good, len(good) // 2))

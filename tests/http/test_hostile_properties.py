@@ -7,6 +7,7 @@ Runs in CI with a fixed example budget (``HYPOTHESIS_EXAMPLES``, default 60 per 
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -104,7 +105,12 @@ async def client(
 
 
 def auth(issuer: TokenIssuer, role: str = "developer") -> dict[str, str]:
-    return {"authorization": f"Bearer {issuer.mint(sub='mallory', roles=[role])}"}
+    # A caller per call: hundreds of examples must not meet the role's rate limit, which the
+    # embedded state enforces too.
+    return {"authorization": f"Bearer {issuer.mint(sub=f'mallory-{next(CALLERS)}', roles=[role])}"}
+
+
+CALLERS = itertools.count()
 
 
 ROUTES = [dialect.path for dialect in MODEL_ROUTES]

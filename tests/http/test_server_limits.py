@@ -339,4 +339,4 @@ def test_render_is_a_complete_http_response() -> None:
 
 def test_limits_come_from_settings() -> None:
     limits = ServerLimits.from_settings(ServerSettings(header_timeout_seconds=3, max_connections=9))
-    assert (limits.header_timeout, limits.max_connections, limits.idle_timeout) == (3, 9, 5)
+    assert (limits.header_timeout, limits.max_connections, limits.idle_timeout) == (3, 9, 75)
