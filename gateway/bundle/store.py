@@ -147,6 +147,10 @@ class BundleStore:
             await self.load(force=force)
 
     async def aclose(self) -> None:
+        # The embedded engine goes here, on the loop's thread that compiled it (see
+        # CompiledPolicy.release); requests still holding the bundle then fail closed.
+        if self._active is not None and isinstance(self._active.engine, EmbeddedEngine):
+            self._active.engine.release()
         if self._remote is not None:
             await self._remote.aclose()
 

@@ -291,11 +291,8 @@ class MessageStream:
 
     def handle(self, unit: bytes) -> bytes | None:
         event = SseEvent.parse(unit)
-        try:
-            payload = orjson.loads(event.data)
-        except orjson.JSONDecodeError:
-            return unit
-        if not isinstance(payload, dict):
+        payload = event.json_object()
+        if payload is None:
             return unit
         kind = payload.get("type")
         self._count(kind, payload)

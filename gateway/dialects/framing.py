@@ -16,6 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+import orjson
 
 from gateway.errors import UpstreamError
 
@@ -134,6 +137,15 @@ class SseEvent:
             else:
                 other.append(line)
         return cls(name, b"\n".join(data), tuple(other), ending or b"\n\n")
+
+    def json_object(self) -> dict[str, Any] | None:
+        """The data as a JSON object; None for anything else (a keep-alive, ``[DONE]``, a
+        provider's own text): such events are not ours to judge and pass on as they came."""
+        try:
+            payload = orjson.loads(self.data)
+        except orjson.JSONDecodeError:
+            return None
+        return payload if isinstance(payload, dict) else None
 
     def render(self, data: bytes) -> bytes:
         lines = list(self.fields)

@@ -272,11 +272,8 @@ class ChatStream:
         event = SseEvent.parse(unit)
         if event.data == b"[DONE]":
             return self.finish() + unit
-        try:
-            chunk = orjson.loads(event.data)
-        except orjson.JSONDecodeError:
-            return unit  # not ours to judge: passed on as it came
-        if not isinstance(chunk, dict):
+        chunk = event.json_object()
+        if chunk is None:
             return unit
         if "usage" in chunk:
             self.usage = usage_of(chunk["usage"]) or self.usage

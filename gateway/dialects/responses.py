@@ -196,11 +196,8 @@ class ResponseStream:
 
     def handle(self, unit: bytes) -> bytes | None:
         event = SseEvent.parse(unit)
-        try:
-            payload = orjson.loads(event.data)
-        except orjson.JSONDecodeError:
-            return unit
-        if not isinstance(payload, dict):
+        payload = event.json_object()
+        if payload is None:
             return unit
         kind = payload.get("type")
         if kind == "response.completed" and isinstance(payload.get("response"), dict):

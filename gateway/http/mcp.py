@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from time import perf_counter
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -196,12 +195,9 @@ class McpAnswers:
             event = SseEvent.parse(unit)
             if not event.data:
                 return unit  # priming events, comments
-            try:
-                document = orjson.loads(event.data)
-            except orjson.JSONDecodeError:
+            document = event.json_object()
+            if document is None:
                 return None  # not a message: nothing a client could use
-            if not isinstance(document, dict):
-                return None
             if "method" not in document and message_id is not None and document.get("id") == message_id:
                 answered[0] = True
             elif aggregated and "method" in document and "id" in document:

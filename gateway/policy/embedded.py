@@ -70,6 +70,11 @@ class EmbeddedEngine:
                 self.cache.put(key, decision)
         return decision
 
+    def release(self) -> None:
+        """Drop the compiled engine (on the loop's thread, at shutdown): see CompiledPolicy.release."""
+        with self._lock:
+            self._policy.release()
+
     def evaluate(self, policy_input: dict[str, Any]) -> Any:
         """The raw decision document (no cache): for ``skein policy eval`` and tests."""
         _checked_key(policy_input)

@@ -89,6 +89,14 @@ class CompiledPolicy:
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing to do
             loop.call_soon_threadsafe(box.clear)
 
+    def release(self) -> None:
+        """Drop the engines now, on the owner thread (the app's shutdown, on its loop), so the
+        garbage collector never meets one later on another thread: dropped there, pyo3 raises
+        inside whatever that thread was doing. Evaluating after this is an engine fault."""
+        if threading.get_ident() != self._owner:
+            raise RuntimeError("CompiledPolicy.release must run on the thread that made it")
+        self._prototype = self._engine = None
+
     def evaluate(self, path: str, policy_input: Any) -> Any:
         """The value of ``path`` (``data.gateway.decision``) for ``policy_input``; None if undefined."""
         try:

@@ -105,7 +105,7 @@ async def test_hot_swap_under_concurrent_load_fails_no_request(
     ws.quiet_finance()
     ws.publish("r0")
     headers = bearer()
-    settings = signed_settings(gateway_settings, ws, poll_interval_seconds=3600)  # swaps below
+    settings = patient_upstreams(signed_settings(gateway_settings, ws, poll_interval_seconds=3600))
     async with running_gateway(settings, guard) as client:
         store = store_of(client)
 
@@ -130,6 +130,15 @@ async def test_hot_swap_under_concurrent_load_fails_no_request(
     assert store.current().revision == "r5" and store.status()["reason"] == "malformed_archive"
     seen = audited_revisions(gateway_settings.audit_db_path)
     assert len(seen) >= 2, seen  # requests really ran on both sides of a swap
+
+
+def patient_upstreams(settings: Settings) -> Settings:
+    """200 calls at once open 200 upstream connections: on a loaded 2-core CI machine that can
+    take longer than the default connect timeout, and this test is about swaps, not timeouts."""
+    providers = {
+        name: p.model_copy(update={"connect_timeout_seconds": 30.0}) for name, p in settings.providers.items()
+    }
+    return settings.model_copy(update={"providers": providers})
 
 
 def audited_revisions(db: Path) -> set[str]:

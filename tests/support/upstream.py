@@ -70,7 +70,10 @@ class FakeProvider:
         add_routes(app, self._record, lambda text: dict(_MARK.findall(text)))
         self._runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        # A deep accept queue: tests fire 200 concurrent calls, and a full default queue (128)
+        # drops SYNs that are retried after 1 s and 3 s, past the gateway's connect timeout on
+        # a loaded machine (a 504 that says nothing about the gateway).
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, backlog=1024)
         self._loop.run_until_complete(site.start())
         ready.set()
         self._loop.run_forever()
