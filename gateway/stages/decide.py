@@ -56,6 +56,7 @@ class Decide(Stage):
         policy_input = await self.policy_input(call)
         decision = await bundle.engine.decide(policy_input)
         call.trail.decision, call.trail.decision_id = decision, new_id()
+        call.trail.policy_input = policy_input  # a reference: audit redacts it when recording
         if decision.allow and view.action in MODEL_ACTIONS:
             problem = self._checked(decision, view, bundle, call.principal.roles)
             if problem is not None:
