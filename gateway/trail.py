@@ -136,6 +136,7 @@ class Trail:
         if decision is not None:
             result["decision"] = {
                 "allow": decision.allow,
+                "reasons": [r.code for r in decision.reasons],
                 "model": decision.model,
                 "guard": decision.guard.mode,
                 "approval_required": decision.approval_required,
