@@ -97,8 +97,10 @@ class Pipeline:
         for stage in self.stages:
             started = perf_counter()
             call.entered += 1
-            await stage.enter(call)
-            call.trail.mark(stage.name, started)
+            try:
+                await stage.enter(call)
+            finally:  # the stage that refused is timed too: a denial's explanation shows it
+                call.trail.mark(stage.name, started)
             if call.replay is not None:
                 return  # an idempotent replay: the stored answer, nothing else runs
 
