@@ -3,7 +3,8 @@
 #   make test   set up, then run the whole test suite (starts PostgreSQL and Redis if needed)
 #   make check  lint + format check + mypy strict + the import rules (CI runs it before the tests)
 # Also: make bench (issue 3 benchmark), make lint, make typecheck, make policy-test,
-#   make image-test (build and run the container image), make deploy-tools (podman, runc, debootstrap, nginx),
+#   make image-test (build and run the container image), make ui-test (the /ui explorer in headless Chromium),
+#   make deploy-tools (podman, runc, debootstrap, nginx, chromium),
 #   make k8s-render (deploy/k8s/local.yaml from the Helm chart), make scaleout-report.
 
 PYTHON ?= python3
@@ -13,7 +14,7 @@ STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?= -n 2
 
 .PHONY: setup run test bench check lint format-check typecheck import-rules policy-test services clean \
-        image-test deploy-tools k8s-render scaleout-report
+        image-test ui-test deploy-tools k8s-render scaleout-report
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +88,12 @@ deploy-tools:
 # tests/deploy/test_image.py on it; without podman, the same entry point as a plain process.
 image-test: setup services
 	BIN=$(BIN) deploy/image/test.sh
+
+# The /ui decision explorer in headless Chromium (Debian's chromium + chromium-driver, from
+# deploy-tools) driven by selenium; screenshots of each step in $(UI_ARTIFACTS).
+UI_ARTIFACTS ?= artifacts/ui
+ui-test: setup services
+	UI_TEST=1 UI_ARTIFACTS=$(UI_ARTIFACTS) $(BIN)/pytest tests/ui -p no:randomly -q -rs -n 0
 
 clean:
 	rm -rf $(VENV) .skein .pytest_cache .mypy_cache .ruff_cache
