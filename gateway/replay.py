@@ -6,9 +6,9 @@ the caller's ``sub`` and ``tenant`` come back from the event's own fields, the t
 recorded one, so a replay is deterministic. What is compared is the *policy's* decision,
 as recorded in ``explain.decision``: allow, the served model, the guard mode, the approval
 flag and the reason codes. The profile re-check that follows the policy live
-(``gateway/stages/guardrails.py``) is not replayed. An MCP tool call's arguments are never
-recorded; a rule that reads them sees none on replay, and such a change is marked
-``partial``.
+(``gateway/stages/guardrails.py``) is not replayed. An MCP tool call's arguments and a
+resource URI are never recorded; a rule that reads them sees none on replay, and such a
+change is marked ``partial``.
 
 A candidate is loaded like any bundle: fetched from its file, verified with the configured
 trust (``bundle.trusted_keys`` / Sigstore; unverified only where verification is off),
@@ -94,7 +94,7 @@ def difference(before: Outcome, after: Outcome) -> str | None:
 def replay_input(event: Mapping[str, Any]) -> dict[str, Any]:
     """The policy input of a recorded call, as it was asked (bar what audit never keeps)."""
     recorded = event["policy_input"]
-    policy_input = {k: v for k, v in recorded.items() if k != "arguments_redacted"}
+    policy_input = {k: v for k, v in recorded.items() if k != "redacted"}
     principal = recorded.get("principal")
     roles = principal.get("roles", []) if isinstance(principal, dict) else []
     policy_input["principal"] = {
@@ -173,7 +173,7 @@ def _change(event: Mapping[str, Any], kind: str, before: Outcome, after: Outcome
         "kind": kind,
         "before": before.as_dict(),
         "after": after.as_dict() if after is not None else None,
-        "partial": bool(recorded.get("arguments_redacted")),
+        "partial": bool(recorded.get("redacted")),
     }
 
 

@@ -64,7 +64,7 @@ class AuditEvent:
     # model, guard mode, approval), read back by ``GET /v1/decisions/{decision_id}``.
     explain: dict[str, Any] = field(default_factory=dict)
     # What policy was asked, redacted (``redacted_input``): enough to decide again
-    # (``skein policy replay``), never the prompt, tool arguments or the caller's identity
+    # (``skein policy replay``), never the prompt, tool arguments, URIs or the caller's identity
     # (``sub`` and ``tenant`` are fields of the event already).
     policy_input: dict[str, Any] | None = None
     instance_id: str = ""
@@ -101,22 +101,27 @@ class AuditEvent:
         return cls(**values)
 
 
+#: Resource fields that carry the caller's own data (as ``mcp_target._audited`` says: tool
+#: arguments, a resource URI): policy may read them, audit never keeps them.
+CALLER_DATA = ("arguments", "uri")
+
+
 def redacted_input(policy_input: dict[str, Any]) -> dict[str, Any]:
     """The policy input as audit keeps it: shallow copies, no new serialization.
 
     Dropped: ``principal.sub`` and ``principal.tenant`` (the event's ``sub`` and ``tenant``
-    put them back on replay) and ``resource.arguments`` (an MCP tool call's own arguments:
-    caller data). What stays is what the Rego reads: roles, action, model, provider, server,
-    tool, the request's numbers, the coarse spend and the time.
+    put them back on replay) and the resource's ``CALLER_DATA`` (listed in ``redacted``, so
+    a replay knows what it could not see). What stays is what the Rego reads: roles,
+    action, model, provider, server, tool, the request's numbers, the coarse spend, the time.
     """
     kept = dict(policy_input)
     principal = kept.get("principal")
     if isinstance(principal, dict):
         kept["principal"] = {"roles": principal.get("roles", [])}
     resource = kept.get("resource")
-    if isinstance(resource, dict) and "arguments" in resource:
-        kept["resource"] = {k: v for k, v in resource.items() if k != "arguments"}
-        kept["arguments_redacted"] = True
+    if isinstance(resource, dict) and any(name in resource for name in CALLER_DATA):
+        kept["resource"] = {k: v for k, v in resource.items() if k not in CALLER_DATA}
+        kept["redacted"] = [f"resource.{name}" for name in CALLER_DATA if name in resource]
     return kept
 
 

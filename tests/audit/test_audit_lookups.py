@@ -73,9 +73,12 @@ def test_the_recorded_input_keeps_no_identity_or_arguments() -> None:
     }
     kept = redacted_input(asked)
     assert kept["principal"] == {"roles": ["finance"]}
-    assert kept["resource"] == {"server": "files", "tool": "read"} and kept["arguments_redacted"] is True
+    assert kept["resource"] == {"server": "files", "tool": "read"}
+    assert kept["redacted"] == ["resource.arguments"]
     assert "alice" not in str(kept)
     assert asked["resource"]["arguments"] == {"path": "/home/alice"}  # the live input is untouched
+    read = redacted_input({"action": "resources.read", "resource": {"server": "files", "uri": "file:///a"}})
+    assert read["resource"] == {"server": "files"} and read["redacted"] == ["resource.uri"]
 
 
 @pytest.mark.postgres

@@ -121,7 +121,12 @@
       if (!d.reasons.length) reasons.append(Object.assign(document.createElement("li"), { textContent: "none" }));
       const timings = $("detail-timings").tBodies[0];
       timings.replaceChildren();
-      for (const [stage, ms] of Object.entries(d.timings_ms || {})) {
+      // Pipeline order (the record's keys are sorted by name); unknown stages before the totals.
+      const order = ["authenticate", "read", "idempotency", "profile", "session", "target", "decide",
+        "route", "admit", "mask", "approve", "forward", "filter", "upstream", "total"];
+      const rank = (stage) => (order.includes(stage) ? order.indexOf(stage) : order.length - 2.5);
+      const stages = Object.entries(d.timings_ms || {}).sort((a, b) => rank(a[0]) - rank(b[0]));
+      for (const [stage, ms] of stages) {
         const row = timings.insertRow();
         cell(row, stage);
         cell(row, Number(ms).toFixed(3));
