@@ -34,6 +34,7 @@ from gateway.policy.embedded import EmbeddedEngine
 from gateway.settings import Settings
 
 MAX_CHANGES = 1000  # listed in a report; more are only counted
+_YIELD_EVERY = 64  # decisions replayed between two turns of the event loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,8 @@ async def replay(bundle: ActiveBundle, events: AsyncIterable[Mapping[str, Any]])
     assert isinstance(engine, EmbeddedEngine), "candidates are compiled for the embedded engine"
     report = ReplayReport(bundle.revision, bundle.digest)
     async for event in events:
+        if report.replayed % _YIELD_EVERY == _YIELD_EVERY - 1:
+            await asyncio.sleep(0)  # in the gateway: other requests run between batches
         before = Outcome.recorded(event)
         if before is None:
             continue

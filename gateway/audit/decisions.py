@@ -22,20 +22,25 @@ from gateway.settings import AuditSettings
 #: A decision id as the gateway makes them (``trail.new_id``): 12 random bytes, in hex.
 DECISION_ID = re.compile(r"[0-9a-f]{24}")
 _REPLAY_PAGE = 1000
+# Every authenticated caller may look a decision up, and each read of Postgres takes a
+# connection: a few at a time, so lookups can never exhaust the server's connections.
+_CONCURRENT_READS = 4
 
 
 class DecisionReader:
     def __init__(self, settings: AuditSettings, db_path: Path) -> None:
         self._settings = settings
         self._db_path = db_path
+        self._reads = asyncio.Semaphore(_CONCURRENT_READS)
 
     async def page(self, filters: QueryFilter, limit: int) -> Page:
         """Matching events, newest first (``next_before`` pages on)."""
         settings = self._settings
-        if settings.sink == "postgres":
-            assert settings.postgres_dsn is not None  # settings validation guarantees it
-            return await query_postgres(settings.postgres_dsn, settings.postgres_schema, filters, limit)
-        return await asyncio.to_thread(query_sqlite, self._db_path, filters, limit)
+        async with self._reads:
+            if settings.sink == "postgres":
+                assert settings.postgres_dsn is not None  # settings validation guarantees it
+                return await query_postgres(settings.postgres_dsn, settings.postgres_schema, filters, limit)
+            return await asyncio.to_thread(query_sqlite, self._db_path, filters, limit)
 
     async def find(self, decision_id: str) -> dict[str, Any] | None:
         """The event of one decision; ``None`` when there is none (or the id is malformed)."""
