@@ -8,7 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
+from gateway.settings import Settings
 from guard import Guard
 from tests.support.gateway import running_gateway
 
@@ -112,3 +114,26 @@ async def test_auditors_search_decisions(gateway_settings: Any, guard: Guard, be
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "auditor_only"
         bad = await client.get("/v1/decisions?limit=0", headers=auditor)
         assert bad.status_code == 400
+
+
+@pytest.mark.postgres
+async def test_explain_reads_the_postgres_store(
+    gateway_settings: Settings, guard: Guard, bearer: Bearer, postgres_dsn: str, pg_schema: str
+) -> None:
+    values = gateway_settings.model_dump()
+    values["audit"] = {
+        **values["audit"],
+        "sink": "postgres",
+        "postgres_dsn": postgres_dsn,
+        "postgres_schema": pg_schema,
+    }
+    settings = Settings.model_validate(values)
+    alice, bob = bearer(sub="alice"), bearer(sub="bob")
+    async with running_gateway(settings, guard) as client:
+        denied = await decided(client, alice, "gpt-4o")
+        body = (await read(client, denied, alice)).json()
+        assert body["reasons"][0]["code"] == "model_not_allowed" and body["reasons"][0]["message"]
+        assert (await client.get(f"/v1/decisions/{denied}", headers=bob)).status_code == 404
+        auditor = bearer(sub="carol", roles=["auditor"])
+        found = (await client.get("/v1/decisions?sub=alice", headers=auditor)).json()["decisions"]
+        assert [d["decision_id"] for d in found] == [denied]
