@@ -26,7 +26,7 @@ from gateway.audit.event import AuditEvent
 from gateway.audit.writer import AuditWriter
 from gateway.call import Call
 from gateway.errors import GatewayError, Unauthenticated, is_refusal
-from gateway.metrics import Metrics
+from gateway.metrics import DOWNSHIFT_REASONS, Metrics
 from gateway.trail import Trail, new_id
 
 
@@ -113,3 +113,10 @@ class Recorder:
             metrics.observe_usage(model, role, trail.usage.tokens_in, trail.usage.tokens_out, trail.cost_usd)
         if trail.guard_entities:
             metrics.count_guard_entities(trail.guard_entities)
+        if trail.task is not None:
+            metrics.count_task(trail.task, role)
+        decision = trail.decision
+        if decision is not None and decision.allow and decision.reasons:  # notes are rare: no loop per call
+            for reason in decision.reasons:
+                if reason.code in DOWNSHIFT_REASONS:
+                    metrics.count_downshift(reason.code, role, trail.task)

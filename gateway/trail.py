@@ -37,6 +37,7 @@ class Trail:
     bundle_digest: str | None = None
     provider: str | None = None
     served_model: str | None = None
+    task: str | None = None  # the declared task (x-skein-task), a member of signing.schema.TASKS
     upstream_status: int | None = None
     upstream_seconds: float = 0.0
     usage: Usage | None = None
