@@ -31,7 +31,8 @@ MIMESIS = [Locale.ES_MX, Locale.ET, Locale.IS, Locale.NL_BE, Locale.AZ]
 IBAN_LOCALES = ["es_CO", "nl_BE", "de_LI"]
 
 PII_TEMPLATES = [
-    "agent: hi, who am i speaking with?\ncustomer: {PERSON}\nagent: thanks, and your phone?\ncustomer: {PHONE_NUMBER}",
+    "agent: hi, who am i speaking with?\ncustomer: {PERSON}\n"
+    "agent: thanks, and your phone?\ncustomer: {PHONE_NUMBER}",
     "minutes 12/03 - attendees: {PERSON}, {PERSON}, {PERSON}. decision: move the launch.",
     "sms from {PHONE_NUMBER}: running late, {PERSON}",
     "hr note: {PERSON} relocates to {LOCATION} in spring, update payroll",

@@ -49,7 +49,8 @@ CITY_LOCALES = [
     "no_NO",
 ]
 PHONE_LOCALES = [
-    "en_NZ", "en_CA", "fr_CH", "de_CH", "hu_HU", "sk_SK", "tr_TR", "no_NO", "es_AR", "es_CL", "sl_SI", "hr_HR",
+    "en_NZ", "en_CA", "fr_CH", "de_CH", "hu_HU", "sk_SK", "tr_TR", "no_NO", "es_AR", "es_CL",
+    "sl_SI", "hr_HR",
 ]  # fmt: skip
 IBAN_LOCALES = ["de_CH", "fr_CH", "hr_HR", "hu_HU", "sk_SK", "sl_SI", "lt_LT", "tr_TR", "no_NO"]
 
@@ -57,7 +58,8 @@ PII_TEMPLATES = [
     "---------- Forwarded message ---------\nFrom: {PERSON} <{EMAIL_ADDRESS}>\nDate: Tue, 3 Mar\n"
     "Subject: Re: Q2 pricing\n\nsee below, can you draft a reply?",
     "Best regards,\n{PERSON}\nSenior Account Manager | {LOCATION}\nm: {PHONE_NUMBER}",
-    "action items:\n- {PERSON}: send the deck\n- {PERSON}: book the venue in {LOCATION}\n- everyone: review by Friday",
+    "action items:\n- {PERSON}: send the deck\n- {PERSON}: book the venue in {LOCATION}\n"
+    "- everyone: review by Friday",
     "> {PERSON} wrote:\n> the shipment leaves {LOCATION} on Monday\ncan you confirm the date?",
     "ticket #4412 reporter {PERSON} says the app crashes on login, device IP {IP_ADDRESS}",
     "can u check why {PERSON}s payment failed? card {CREDIT_CARD}",
@@ -163,7 +165,8 @@ TITLES = [
 LANGS = ["Python", "Rust", "Go", "Kotlin", "Swift", "Julia", "Elixir", "Crystal", "Dart", "Scala",
          "Haskell", "Perl", "Ruby", "Clojure", "Nim", "Zig"]  # fmt: skip
 IDENTS = ["getUserName", "first_name", "parse_address", "CustomerRecord", "send_email", "ownerId",
-          "is_admin", "PhoneValidator", "billing_city", "load_config", "retry_count", "AccountHolder"]  # fmt: skip
+          "is_admin", "PhoneValidator", "billing_city", "load_config", "retry_count",
+          "AccountHolder"]  # fmt: skip
 CLEAN_SLOTS = {
     "weekday": WEEKDAYS,
     "month": MONTHS,
