@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from gateway.audit.event import AuditEvent
 from gateway.audit.writer import AuditWriter
 from gateway.call import Call
-from gateway.errors import GatewayError, Unauthenticated, is_refusal
+from gateway.errors import GatewayError, Unauthenticated
 from gateway.metrics import DOWNSHIFT_REASONS, Metrics
 from gateway.trail import Trail, new_id
 
@@ -98,15 +98,9 @@ class Recorder:
         principal, view = trail.principal, trail.view
         role = principal.roles[0] if principal and principal.roles else None
         model = trail.served_model or (view.model if view else None)
-        if trail.error is None:
-            outcome = "allow"
-        elif is_refusal(trail.error):
-            outcome = "deny"
-        else:
-            outcome = "error"
         metrics = self._metrics
         metrics.observe_request(
-            trail.route, outcome, trail.reason(), model, role, trail.elapsed(), trail.overhead()
+            trail.route, trail.outcome(), trail.reason(), model, role, trail.elapsed(), trail.overhead()
         )
         metrics.observe_stages({stage: ms / 1000.0 for stage, ms in trail.stages.items()})
         if trail.usage is not None:

@@ -72,6 +72,12 @@ class Trail:
             return self.error.reason
         return self.decision.first_reason if self.decision else "none"
 
+    def outcome(self) -> str:
+        """One word for metrics and traces: allow, deny (refused by anyone), error (failed)."""
+        if self.error is None:
+            return "allow"
+        return "deny" if is_refusal(self.error) else "error"
+
     def allowed(self) -> bool:
         """A refusal by any layer is a deny; otherwise the decision's answer, or (no decision:
         audit reads, malformed requests) allowed when nothing went wrong."""
