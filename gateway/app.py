@@ -26,6 +26,7 @@ from starlette.routing import Route
 
 from gateway import metrics_live
 from gateway.approvals import ApprovalGate
+from gateway.audit.decisions import DecisionReader
 from gateway.audit.setup import build_audit_writer
 from gateway.auth.authenticator import Authenticator
 from gateway.auth.devkey import DevKey
@@ -39,7 +40,7 @@ from gateway.db.stores import controller_store_from_settings
 from gateway.dialects.registry import MODEL_ROUTES
 from gateway.errors import BadRequest, GatewayError, MethodNotAllowed, NotFound
 from gateway.guarding import build_guard
-from gateway.http import agents, audit_api, mcp, models, ops, proxy
+from gateway.http import agents, audit_api, decisions_api, mcp, models, ops, proxy, replay_api, ui
 from gateway.http.answers import ModelAnswers
 from gateway.http.controller import controller_routes
 from gateway.http.errors import error_response
@@ -54,12 +55,15 @@ from gateway.mcp.recording import McpRecorder
 from gateway.mcp.session import SessionSealer
 from gateway.mcp.upstream import McpUpstream
 from gateway.metrics import Metrics
-from gateway.pipeline import Pipeline
+from gateway.pipeline import Pipeline, Respond
 from gateway.recording import Recorder, UnauthenticatedBudget
-from gateway.services import Gateway, McpPipelines
+from gateway.replay import Candidates
+from gateway.services import DecisionPipelines, Gateway, McpPipelines
 from gateway.settings import McpServerSettings, Settings
+from gateway.shadow import open_shadow
 from gateway.stages.admit import Admit
 from gateway.stages.authenticate import Authenticate
+from gateway.stages.base import Stage
 from gateway.stages.body import ReadBody
 from gateway.stages.decide import Decide
 from gateway.stages.forward import Forward
@@ -125,6 +129,11 @@ def create_app(
         Route("/v1/models", models.listing_route("/v1/models", models.openai_or_anthropic), methods=["GET"]),
         Route("/api/tags", models.listing_route("/api/tags", models.ollama_tags), methods=["GET"]),
         Route("/audit", audit_api.audit_route, methods=["GET"]),
+        Route("/v1/decisions", decisions_api.search_route, methods=["GET"]),
+        Route("/v1/decisions/{decision_id}", decisions_api.decision_route, methods=["GET"]),
+        Route("/v1/replay/candidates", replay_api.candidates_route, methods=["GET"]),
+        Route("/v1/replay", replay_api.replay_route, methods=["GET"]),
+        *ui.routes(),  # /ui: the decision explorer (static page; the APIs above do the work)
         Route("/mcp", mcp.mcp_post, methods=["POST"]),
         Route("/mcp", mcp.mcp_delete, methods=["DELETE"]),
         Route("/mcp/{server}", mcp.mcp_post, methods=["POST"]),
@@ -205,7 +214,9 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
     recorder = Recorder(audit, metrics, instance_id, unauthenticated)
     answers = ModelAnswers(overhead_header=settings.server.overhead_header)
     approvals = ApprovalGate(Service(controller, settings.controller))  # the controller's rules
-    authenticate, profile, decide = Authenticate(authenticator), Profile(bundles), Decide(usage, approvals)
+    shadow = await open_shadow(settings, metrics, stack)  # None unless bundle.shadow_path is set
+    authenticate, profile = Authenticate(authenticator), Profile(bundles)
+    decide = Decide(usage, approvals, shadow)
     model_call = Pipeline(
         [
             authenticate,
@@ -239,6 +250,7 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         tracing=tracing,
         method="GET",
     )
+    decisions = _decision_pipelines(settings, authenticate, answers, recorder)
     mcp_recorder = McpRecorder(audit, metrics, instance_id, unauthenticated)
     servers = mcp_servers(settings)
     controller_api, mesh = await open_controller(
@@ -281,11 +293,31 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         model_call=model_call,
         model_list=model_list,
         audit_query=audit_query,
+        decisions=decisions,
         controller=controller,
         state=state,
         controller_api=controller_api,
         mesh=mesh,
         tracing=tracing,
+    )
+
+
+def _decision_pipelines(
+    settings: Settings, authenticate: Authenticate, answers: ModelAnswers, recorder: Recorder
+) -> DecisionPipelines:
+    """Explain (a caller's own decisions), search and replay (auditors)."""
+    reader = DecisionReader(settings.audit, settings.audit_db_path)
+    candidates = Candidates(settings)
+    auditors = [authenticate, audit_api.RequireAuditor()]
+
+    def pipeline(stages: list[Stage], respond: Respond) -> Pipeline:
+        return Pipeline(stages, respond, answers.error, recorder)
+
+    return DecisionPipelines(
+        view=pipeline([authenticate], decisions_api.view_decision(reader)),
+        search=pipeline(auditors, decisions_api.search_decisions(reader)),
+        candidates=pipeline(auditors, replay_api.list_candidates(candidates)),
+        replay=pipeline(auditors, replay_api.run_replay(candidates, reader)),
     )
 
 

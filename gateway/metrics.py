@@ -64,6 +64,10 @@ _SAMPLE_SUFFIXES = {
 M = TypeVar("M", Counter, Gauge, Histogram)
 
 
+#: How a shadow (or candidate) decision can differ from the live one, most telling first.
+SHADOW_KINDS = ("allow_to_deny", "deny_to_allow", "model", "guard", "approval", "reasons", "error")
+
+
 class LabelBound:
     """Maps one label's raw values onto a bounded set.
 
@@ -133,6 +137,7 @@ class Metrics:
         self._define_routing_metrics()
         self._define_operations_metrics()
         self._define_mcp_metrics()
+        self._define_shadow_metrics()
         self._request_cache: dict[tuple[str | None, ...], Counter] = {}
 
     def _define_request_metrics(self) -> None:
@@ -249,6 +254,33 @@ class Metrics:
         self._tools_hidden = self._counter(
             "tools_hidden", "Tools a listing hid from the caller (policy).", {"server": self._mcp_servers}
         )
+
+    def _define_shadow_metrics(self) -> None:
+        self._shadow_disagreements = self._counter(
+            "shadow_disagreements",
+            "Live decisions the shadow bundle would have taken differently, by kind"
+            " (allow_to_deny, deny_to_allow, model, guard, approval, reasons, error).",
+            {"kind": LabelBound(len(SHADOW_KINDS), known=SHADOW_KINDS)},
+        )
+        self._shadow_evaluations = Counter(
+            "skein_shadow_evaluations", "Live decisions the shadow bundle evaluated.", registry=self.registry
+        )
+        self._shadow_dropped = Counter(
+            "skein_shadow_dropped",
+            "Live decisions not shadowed because the shadow queue was full.",
+            registry=self.registry,
+        )
+        for kind in SHADOW_KINDS:
+            self._shadow_disagreements.child(kind)
+
+    def count_shadow(self, disagreement: str | None) -> None:
+        """One shadow evaluation, and its disagreement with the live decision (if any)."""
+        self._shadow_evaluations.inc()
+        if disagreement is not None:
+            self._shadow_disagreements.child(disagreement).inc()
+
+    def count_shadow_dropped(self) -> None:
+        self._shadow_dropped.inc()
 
     def _counter(self, name: str, doc: str, labels: dict[str, LabelBound]) -> _Family[Counter]:
         metric = Counter(f"skein_{name}", doc, tuple(labels), registry=self.registry)

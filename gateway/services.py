@@ -36,6 +36,16 @@ class McpPipelines:
 
 
 @dataclass(frozen=True, slots=True)
+class DecisionPipelines:
+    """Explain and replay (``gateway/http/decisions_api.py``, ``replay_api.py``)."""
+
+    view: Pipeline  # GET /v1/decisions/{id}: the caller's own, or any for auditors
+    search: Pipeline  # GET /v1/decisions (auditors)
+    candidates: Pipeline  # GET /v1/replay/candidates (auditors)
+    replay: Pipeline  # GET /v1/replay (auditors)
+
+
+@dataclass(frozen=True, slots=True)
 class Gateway:
     settings: Settings
     metrics: Metrics
@@ -52,6 +62,7 @@ class Gateway:
     mcp: McpPipelines  # /mcp, /mcp/{server}
     profile_view: Pipeline  # GET /profiles/me
     goose_allowlist: Pipeline  # GET /goose/allowlist.yaml
+    decisions: DecisionPipelines
     state: SharedState | None = None  # Redis: budgets, rate limits, idempotency (None: memory)
     controller_api: ControllerApi | None = None  # /api/v1: one pipeline per operation
     mesh: AgentMesh | None = None  # the agent mesh MCP server (/internal/mcp/agent_mesh)

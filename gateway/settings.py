@@ -150,6 +150,12 @@ class BundleSettings(_Strict):
     sigstore_trusted_root: Path | None = None
     watch: bool | None = None  # dev: reload when sources change (default: on in dev mode)
     dev_signing_key: Path | None = None  # dev: rebuild + sign ``path`` from the sources on change
+    # A second signed bundle evaluated beside the active one on live traffic, off the request
+    # path; disagreements are counted and logged, never served (docs/policy-guide.md, "Shadow").
+    shadow_path: Path | None = None
+    shadow_queue_size: int = Field(1024, ge=1, le=1_000_000)  # decisions waiting; beyond: dropped
+    # Signed candidate bundles (*.tar.gz) the /ui explorer may replay recorded decisions with.
+    candidates_dir: Path | None = None
 
     @model_validator(mode="after")
     def _source_is_complete(self) -> BundleSettings:

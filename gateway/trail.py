@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
-from gateway.audit.event import AuditEvent
+from gateway.audit.event import AuditEvent, redacted_input
 from gateway.domain import CallView, Decision, Principal, Usage
 from gateway.errors import GatewayError, is_refusal
 
@@ -33,6 +33,7 @@ class Trail:
     view: CallView | None = None
     decision: Decision | None = None
     decision_id: str = ""
+    policy_input: dict[str, Any] | None = None  # what decide asked (audit keeps it redacted)
     bundle_revision: str | None = None
     bundle_digest: str | None = None
     provider: str | None = None
@@ -95,6 +96,7 @@ class Trail:
             reasons = (self.error.reason, *reasons)
         if self.notes:
             reasons = (*reasons, *self.notes)
+        policy_input = self.policy_input
         return AuditEvent(
             id=new_id(),
             ts=self.wall_start,
@@ -122,5 +124,28 @@ class Trail:
             latency_ms=latency,
             bundle_revision=self.bundle_revision,
             bundle_digest=self.bundle_digest,
+            explain=self.explain(),
+            policy_input=redacted_input(policy_input) if policy_input is not None else None,
             instance_id=instance_id,
         )
+
+    def explain(self) -> dict[str, Any]:
+        """The reasons with their messages, and what the decision said beside allow."""
+        decision, error = self.decision, self.error
+        explained: list[dict[str, str]] = []
+        if error is not None and not (decision and error.reasons == decision.reasons):
+            explained += [r.as_dict() for r in error.reasons] or [
+                {"code": error.reason, "message": error.message}
+            ]
+        if decision is not None:
+            explained += [r.as_dict() for r in decision.reasons]
+        result: dict[str, Any] = {"reasons": explained}
+        if decision is not None:
+            result["decision"] = {
+                "allow": decision.allow,
+                "reasons": [r.code for r in decision.reasons],
+                "model": decision.model,
+                "guard": decision.guard.mode,
+                "approval_required": decision.approval_required,
+            }
+        return result

@@ -41,6 +41,23 @@ def index_values(event: dict[str, Any]) -> IndexValues:
     )
 
 
+LookupValues = tuple[str | None, str | None]
+
+
+def lookup_values(event: dict[str, Any]) -> LookupValues:
+    """The copies stores keep for lookups by decision and by tool: (decision_id, tool).
+
+    ``tool`` is the MCP tool a message named (``resource.tool``); empty values are NULL.
+    """
+    resource = event.get("resource")
+    tool = resource.get("tool") if isinstance(resource, dict) else None
+    decision_id = event.get("decision_id")
+    return (
+        decision_id if isinstance(decision_id, str) and decision_id else None,
+        tool if isinstance(tool, str) and tool else None,
+    )
+
+
 def stamp(event: AuditEvent, instance_id: str, head: ChainHead) -> tuple[StampedRecord, ChainHead]:
     """Put ``event`` right after ``head``; returns the record as stored and the new head.
 

@@ -60,6 +60,13 @@ class AuditEvent:
     latency_ms: dict[str, float] = field(default_factory=dict)  # per stage + "total"
     bundle_revision: str | None = None
     bundle_digest: str | None = None
+    # Why, for people: the reasons with their messages and the decision's outcome (served
+    # model, guard mode, approval), read back by ``GET /v1/decisions/{decision_id}``.
+    explain: dict[str, Any] = field(default_factory=dict)
+    # What policy was asked, redacted (``redacted_input``): enough to decide again
+    # (``skein policy replay``), never the prompt, tool arguments or the caller's identity
+    # (``sub`` and ``tenant`` are fields of the event already).
+    policy_input: dict[str, Any] | None = None
     instance_id: str = ""
     seq: int = 0
     prev_hash: str = GENESIS_HASH
@@ -92,6 +99,25 @@ class AuditEvent:
         for key in ("roles", "reasons"):
             values[key] = tuple(values.get(key) or ())
         return cls(**values)
+
+
+def redacted_input(policy_input: dict[str, Any]) -> dict[str, Any]:
+    """The policy input as audit keeps it: shallow copies, no new serialization.
+
+    Dropped: ``principal.sub`` and ``principal.tenant`` (the event's ``sub`` and ``tenant``
+    put them back on replay) and ``resource.arguments`` (an MCP tool call's own arguments:
+    caller data). What stays is what the Rego reads: roles, action, model, provider, server,
+    tool, the request's numbers, the coarse spend and the time.
+    """
+    kept = dict(policy_input)
+    principal = kept.get("principal")
+    if isinstance(principal, dict):
+        kept["principal"] = {"roles": principal.get("roles", [])}
+    resource = kept.get("resource")
+    if isinstance(resource, dict) and "arguments" in resource:
+        kept["resource"] = {k: v for k, v in resource.items() if k != "arguments"}
+        kept["arguments_redacted"] = True
+    return kept
 
 
 _FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(AuditEvent))

@@ -28,7 +28,7 @@ from typing import Any
 
 import asyncpg
 
-from gateway.audit.chain import ChainHead, StampedRecord, index_values, stamp
+from gateway.audit.chain import ChainHead, StampedRecord, index_values, lookup_values, stamp
 from gateway.audit.event import AuditEvent
 from gateway.audit.sink import AuditStoreError, ChainLocked, continuing
 from gateway.db.audit_admin import prune
@@ -38,8 +38,9 @@ from gateway.settings import AuditSettings
 log = logging.getLogger("skein.audit")
 
 _INSERT = (
-    "INSERT INTO audit_events (instance_id, seq, ts, sub, decision, reason, model, roles, status, event)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (instance_id, seq) DO NOTHING"
+    "INSERT INTO audit_events"
+    " (instance_id, seq, ts, sub, decision, reason, model, roles, status, decision_id, tool, event)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (instance_id, seq) DO NOTHING"
 )
 _SET_HEAD = (
     "INSERT INTO audit_heads (instance_id, seq, hash) VALUES ($1, $2, $3)"
@@ -54,7 +55,15 @@ def pg_row(record: StampedRecord) -> tuple[Any, ...]:
     """The stored columns of one stamped record."""
     event = record.event
     roles = list(event.get("roles") or ())
-    return (record.instance_id, record.seq, *index_values(event), roles, event.get("status"), record.raw)
+    return (
+        record.instance_id,
+        record.seq,
+        *index_values(event),
+        roles,
+        event.get("status"),
+        *lookup_values(event),
+        record.raw,
+    )
 
 
 class PostgresSink:

@@ -25,6 +25,8 @@ _FRAGMENTS: tuple[tuple[str, str], ...] = (
     ("model", "model = ?"),
     ("status_min", "json_extract(event, '$.status') >= ?"),
     ("status_max", "json_extract(event, '$.status') <= ?"),
+    ("tool", "tool = ?"),
+    ("decision_id", "decision_id = ?"),
     ("before", "pos < ?"),
 )
 
@@ -36,6 +38,8 @@ def query_sqlite(path: Path, filters: QueryFilter, limit: int) -> Page:
         if value is not None:
             clauses.append(fragment)
             params.append(value)
+    if filters.decided:
+        clauses.append("decision_id IS NOT NULL")
     where = " WHERE " + " AND ".join(clauses) if clauses else ""
     conn = open_log(path)
     try:

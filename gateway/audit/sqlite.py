@@ -5,7 +5,9 @@ Layout (schema version 1, in ``PRAGMA user_version``):
 * ``audit_events``: one row per event. ``pos`` is the storage order (what ``verify`` walks),
   ``event`` the full event as JSON (what the hash covers), and ``ts``, ``sub``, ``decision``,
   ``reason``, ``model`` are copies for indexed queries (``verify`` checks they agree with
-  ``event``, so a query cannot be misled by an edited column).
+  ``event``, so a query cannot be misled by an edited column). ``decision_id`` and ``tool``
+  (``GET /v1/decisions``) were added within v1: a writable open adds them to an older file
+  and fills them from its records (``_LOOKUP_COLUMNS``); readers check they exist.
 * ``audit_heads``: the last ``(seq, hash)`` of each chain, updated in the same transaction as
   the rows. It lets a restarted gateway continue its chain and lets ``verify`` notice records
   cut from the end, which a hash chain alone cannot.
@@ -34,7 +36,7 @@ from typing import Any
 
 import orjson
 
-from gateway.audit.chain import ChainHead, IndexValues, StampedRecord, index_values, stamp
+from gateway.audit.chain import ChainHead, IndexValues, StampedRecord, index_values, lookup_values, stamp
 from gateway.audit.event import AuditEvent
 from gateway.audit.sink import AuditStoreError, continuing
 
@@ -73,9 +75,25 @@ CREATE TABLE IF NOT EXISTS audit_anchors (
 );
 """
 
+# Columns added within v1. The fill reads only well-formed records (a corrupted one keeps
+# NULL, so the open never fails on it; verify then reports that record, as it should).
+_LOOKUP_COLUMNS = """
+ALTER TABLE audit_events ADD COLUMN decision_id TEXT;
+ALTER TABLE audit_events ADD COLUMN tool TEXT;
+UPDATE audit_events SET
+    decision_id = CASE WHEN json_valid(event) AND json_type(event, '$.decision_id') = 'text'
+                       THEN NULLIF(json_extract(event, '$.decision_id'), '') END,
+    tool = CASE WHEN json_valid(event) AND json_type(event, '$.resource.tool') = 'text'
+                THEN NULLIF(json_extract(event, '$.resource.tool'), '') END;
+"""
+_LOOKUP_INDEXES = """
+CREATE INDEX IF NOT EXISTS audit_events_decision_id ON audit_events (decision_id);
+CREATE INDEX IF NOT EXISTS audit_events_tool ON audit_events (tool, ts);
+"""
+
 _INSERT = (
-    "INSERT INTO audit_events (instance_id, seq, ts, sub, decision, reason, model, event)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO audit_events (instance_id, seq, ts, sub, decision, reason, model, decision_id, tool, event)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _SET_HEAD = (
     "INSERT INTO audit_heads (instance_id, seq, hash) VALUES (?, ?, ?)"
@@ -106,10 +124,25 @@ def _check_schema(conn: sqlite3.Connection, path: Path, *, create: bool) -> None
     if version == SCHEMA_VERSION:
         if create:  # tables added within v1 (audit_anchors) appear on the next writable open
             conn.executescript(_SCHEMA)
+            _add_lookup_columns(conn)
         return
     if not create:
         raise AuditStoreError(f"{path} is not a Skein audit log")
     conn.executescript(_SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};")
+    _add_lookup_columns(conn)
+
+
+def has_lookup_columns(conn: sqlite3.Connection) -> bool:
+    """Whether the file has ``decision_id`` and ``tool`` (a file last opened by an older gateway
+    has not)."""
+    names = {row[1] for row in conn.execute("PRAGMA table_info(audit_events)")}
+    return {"decision_id", "tool"} <= names
+
+
+def _add_lookup_columns(conn: sqlite3.Connection) -> None:
+    if not has_lookup_columns(conn):
+        conn.executescript(f"BEGIN IMMEDIATE; {_LOOKUP_COLUMNS} COMMIT;")
+    conn.executescript(_LOOKUP_INDEXES)
 
 
 def read_head(conn: sqlite3.Connection, instance_id: str) -> ChainHead:
@@ -173,7 +206,7 @@ class SqliteSink:
         fresh = continuing(records, self._head)
         if not fresh:
             return
-        rows = [(r.instance_id, r.seq, *index_values(r.event), r.raw) for r in fresh]
+        rows = [(r.instance_id, r.seq, *index_values(r.event), *lookup_values(r.event), r.raw) for r in fresh]
         head = fresh[-1].head
         await asyncio.get_running_loop().run_in_executor(self._executor, self._write_sync, rows, head)
 

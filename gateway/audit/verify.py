@@ -31,9 +31,10 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
+from gateway.audit.chain import lookup_values
 from gateway.audit.event import body_hash
 from gateway.audit.sink import AuditStoreError
-from gateway.audit.sqlite import ChainHead, connect, index_values
+from gateway.audit.sqlite import ChainHead, connect, has_lookup_columns, index_values
 
 ProblemKind = Literal[
     "edited", "missing", "reordered", "duplicate", "bad_genesis", "broken_link", "truncated", "malformed"
@@ -53,7 +54,10 @@ class StoredRecord:
 def expected_columns(event: Mapping[str, Any]) -> dict[str, Any]:
     """What each indexed column must hold for ``event``."""
     ts, sub, decision, reason, model = index_values(dict(event))
+    decision_id, tool = lookup_values(dict(event))
     return {
+        "decision_id": decision_id,
+        "tool": tool,
         "instance_id": event.get("instance_id"),
         "seq": event.get("seq"),
         "ts": ts,
@@ -269,6 +273,7 @@ def _summaries(chains: Mapping[str, _Chain]) -> tuple[ChainSummary, ...]:
 
 
 _SQLITE_COLUMNS = ("instance_id", "seq", "ts", "sub", "decision", "reason", "model")
+_LOOKUP_COLUMNS = ("decision_id", "tool")
 
 
 class SQLiteChainSource:
@@ -276,14 +281,15 @@ class SQLiteChainSource:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        # A file no newer gateway has opened yet has no lookup columns: nothing to check there.
+        self._columns = _SQLITE_COLUMNS + (_LOOKUP_COLUMNS if has_lookup_columns(conn) else ())
 
     def records(self) -> Iterator[StoredRecord]:
-        rows = self._conn.execute(
-            "SELECT pos, instance_id, seq, ts, sub, decision, reason, model, event"
-            " FROM audit_events ORDER BY pos"
-        )
+        columns = self._columns
+        rows = self._conn.execute(f"SELECT pos, {', '.join(columns)}, event FROM audit_events ORDER BY pos")
         for row in rows:  # the cursor streams; rows are not fetched all at once
-            yield StoredRecord(row[0], _parse(row[8]), dict(zip(_SQLITE_COLUMNS, row[1:8], strict=True)))
+            values = dict(zip(columns, row[1:-1], strict=True))
+            yield StoredRecord(row[0], _parse(row[-1]), values)
 
     def has_seq(self, instance_id: str, seq: int) -> bool:
         query = "SELECT 1 FROM audit_events WHERE instance_id = ? AND seq = ?"

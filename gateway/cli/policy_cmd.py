@@ -8,6 +8,11 @@ source directories or from a bundle file (``--bundle``; its signature is not che
 ``skein bundle verify`` does that). Exit codes: 0 when all tests pass (or a value was
 printed), 1 when a test fails or the policy does not compile, 2 for bad arguments.
 
+``replay`` decides the calls the audit log recorded (``--since``: the last 24h by default)
+again with a candidate bundle file, verified like any bundle (``gateway/replay.py``), and
+prints a summary and every decision that changed: exit 1 when any changed, 0 when none,
+2 for bad arguments or a candidate that is refused, 3 when the audit store is unreachable.
+
 The engine library is imported inside the handlers only, so other commands never load it.
 """
 
@@ -21,7 +26,16 @@ from typing import Any
 import orjson
 
 from gateway.bundle.source import DirectorySource, SourceError
-from gateway.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, settings_from
+from gateway.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    add_json_flag,
+    fail,
+    print_json,
+    settings_from,
+)
 from gateway.cli.policy_report import FORMATS, render
 from gateway.errors import GatewayError
 from gateway.policy.rego_data import bundle_data
@@ -55,6 +69,21 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--query", "-q", default=DECISION_QUERY, help=f"a document or expression (default: {DECISION_QUERY})"
     )
     evaluate.set_defaults(handler=_eval)
+
+    again = actions.add_parser(
+        "replay", help="decide recorded calls again with a candidate bundle; list what changes"
+    )
+    again.add_argument("--bundle", "-b", required=True, help="the candidate bundle file (.tar.gz, signed)")
+    again.add_argument(
+        "--since", default="24h", help="age such as 24h or 7d, or an ISO 8601 time (default 24h)"
+    )
+    again.add_argument("--until", help="age or ISO 8601 time (default: now)")
+    again.add_argument("--sub", help="only this caller's calls")
+    again.add_argument("--role", help="only calls by callers with this role")
+    again.add_argument("--model", help="only calls for this model")
+    again.add_argument("--limit", type=int, default=100_000, help="replay at most this many (newest first)")
+    add_json_flag(again)
+    again.set_defaults(handler=_replay)
 
 
 def _dirs(parser: argparse.ArgumentParser) -> None:
@@ -106,6 +135,96 @@ def _eval(args: argparse.Namespace) -> int:
     value = values[0] if len(values) == 1 else values
     sys.stdout.buffer.write(orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n")
     return EXIT_OK
+
+
+def _replay(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from gateway.audit.decisions import DecisionReader
+    from gateway.audit.sink import AuditStoreError, AuditStoreUnavailable
+    from gateway.bundle.store import BundleError
+    from gateway.db.audit_admin import QueryFilter
+    from gateway.replay import ReplayReport, load_candidate, replay
+
+    settings = settings_from(args)
+    if args.limit < 1:
+        fail("--limit must be at least 1", EXIT_USAGE)
+    filters = QueryFilter(
+        since=_moment(args.since, "--since"),
+        until=_moment(args.until, "--until") if args.until else None,
+        sub=args.sub,
+        role=args.role,
+        model=args.model,
+        decided=True,
+    )
+    reader = DecisionReader(settings.audit, settings.audit_db_path)
+
+    async def run() -> ReplayReport:
+        bundle = await load_candidate(settings, Path(args.bundle))
+        return await replay(bundle, reader.replayable(filters, args.limit))
+
+    try:
+        report = asyncio.run(run())
+    except BundleError as exc:
+        fail(f"candidate {args.bundle} refused [{exc.reason}]: {exc}", EXIT_USAGE)
+    except AuditStoreUnavailable as exc:
+        fail(str(exc), EXIT_UNAVAILABLE)
+    except AuditStoreError as exc:
+        fail(str(exc), EXIT_FAILED)
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        _print_replay(report)
+    return EXIT_FAILED if report.changed else EXIT_OK
+
+
+def _moment(text: str, option: str) -> float:
+    """An age (``24h``: that long ago) or an ISO 8601 time, as unix seconds."""
+    import time
+
+    from gateway.audit.export import parse_time
+    from gateway.cli.audit_cmd import parse_age
+
+    try:
+        return time.time() - parse_age(text)
+    except ValueError:
+        pass
+    try:
+        return parse_time(text)
+    except ValueError:
+        fail(f"{option}: not an age such as 24h or an ISO 8601 time: {text!r}", EXIT_USAGE)
+
+
+def _print_replay(report: Any) -> None:
+    from datetime import UTC, datetime
+
+    print(
+        f"replayed {report.replayed} decisions with candidate {report.revision}:"
+        f" {report.changed} changed, {report.unchanged} unchanged"
+    )
+    for kind, count in sorted(report.by_kind.items()):
+        print(f"  {kind}: {count}")
+    for change in report.changes:
+        when = datetime.fromtimestamp(change["ts"], UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        before, after = change["before"], change["after"]
+        was = _outcome_text(before)
+        now = _outcome_text(after) if after else "engine error"
+        what = change["model"] or change["tool"] or change["action"]
+        roles = ",".join(change["roles"] or ())
+        partial = " (arguments not recorded)" if change["partial"] else ""
+        print(
+            f"{when} {change['decision_id']} {change['sub']} [{roles}] {what}: {change['kind']}:"
+            f" {was} -> {now}{partial}"
+        )
+    if report.changed > len(report.changes):
+        print(f"... and {report.changed - len(report.changes)} more (see --json)")
+
+
+def _outcome_text(outcome: dict[str, Any]) -> str:
+    verdict = "allow" if outcome["allow"] else "deny"
+    reasons = ",".join(outcome["reasons"])
+    model = f" model={outcome['model']}" if outcome["model"] else ""
+    return f"{verdict}{model}" + (f" ({reasons})" if reasons else "")
 
 
 def _directory(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, Any]]:

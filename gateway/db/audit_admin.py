@@ -47,6 +47,9 @@ class QueryFilter:
     model: str | None = None  # served, else requested
     status_min: int | None = None  # HTTP status returned, inclusive range (``parse_status``)
     status_max: int | None = None
+    tool: str | None = None  # the MCP tool a message named
+    decision_id: str | None = None
+    decided: bool | None = None  # True: only events that carry a decision id
     before: int | None = None  # paging: only rows stored before this pos
 
     def where(self) -> tuple[str, list[Any]]:
@@ -63,11 +66,15 @@ class QueryFilter:
             ("model = $", self.model),
             ("status >= $", self.status_min),
             ("status <= $", self.status_max),
+            ("tool = $", self.tool),
+            ("decision_id = $", self.decision_id),
             ("pos < $", self.before),
         ):
             if value is not None:
                 params.append(value)
                 clauses.append(fragment.replace("$", f"${len(params)}"))
+        if self.decided:
+            clauses.append("decision_id IS NOT NULL")
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 

@@ -24,7 +24,7 @@ from gateway.audit.verify import StoredRecord, VerifyReport, verify
 from gateway.db.migrate import SchemaError, check_schema, connect
 
 _PAGE = 5000
-_COLUMNS = ("instance_id", "seq", "ts", "sub", "decision", "reason", "model", "status")
+_COLUMNS = ("instance_id", "seq", "ts", "sub", "decision", "reason", "model", "status", "decision_id", "tool")
 _RECORDS = f"SELECT pos, {', '.join(_COLUMNS)}, event FROM audit_events WHERE pos > $1 ORDER BY pos LIMIT $2"
 T = TypeVar("T")
 

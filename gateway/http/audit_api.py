@@ -1,7 +1,7 @@
 """``GET /audit``: the audit log for the auditor role, filtered and paged.
 
 Query parameters: ``since`` / ``until`` (ISO 8601 or unix seconds), ``sub``, ``role``,
-``decision`` (allow | deny), ``reason``, ``model``, ``before`` (the ``next_before`` of the
+``decision`` (allow | deny), ``reason``, ``model``, ``tool``, ``before`` (the ``next_before`` of the
 previous page) and ``limit`` (1-1000, default 100). Reading the audit log is itself audited.
 """
 
@@ -43,7 +43,7 @@ def audit_query(settings: AuditSettings, db_path: Path) -> Respond:
     """The ``respond`` of the audit_query pipeline (after authenticate and the auditor check)."""
 
     async def respond(call: Call, finish: Finish) -> Response:
-        filters, limit = _filters(call.params)
+        filters, limit = query_filters(call.params)
         if settings.sink == "postgres":
             assert settings.postgres_dsn is not None  # settings validation guarantees it
             page = await query_postgres(settings.postgres_dsn, settings.postgres_schema, filters, limit)
@@ -66,7 +66,7 @@ class RequireAuditor(Stage):
             raise Forbidden(message, reason="auditor_only", reasons=[Reason("auditor_only", message)])
 
 
-def _filters(params: Mapping[str, str]) -> tuple[QueryFilter, int]:
+def query_filters(params: Mapping[str, str]) -> tuple[QueryFilter, int]:
     since = _time(params, "since")
     until = _time(params, "until")
     before = _integer(params, "before", 0, _MAX_POSITION)
@@ -82,6 +82,7 @@ def _filters(params: Mapping[str, str]) -> tuple[QueryFilter, int]:
         decision=decision,
         reason=params.get("reason"),
         model=params.get("model"),
+        tool=params.get("tool"),
         before=before,
     )
     return filters, 100 if limit is None else limit

@@ -22,6 +22,7 @@ from gateway.bundle.store import ActiveBundle
 from gateway.call import Call
 from gateway.domain import CallView, Decision
 from gateway.errors import BadRequest, Forbidden, GatewayError, RateLimited, Reason
+from gateway.shadow import Shadow
 from gateway.stages.base import Stage
 from gateway.stages.guardrails import MODEL_ACTIONS, model_decision_problem
 from gateway.state.usage import UsageStore
@@ -41,9 +42,12 @@ _CHECK_CACHE_LIMIT = 4096
 class Decide(Stage):
     name = "decide"
 
-    def __init__(self, usage: UsageStore, approvals: ApprovalGate | None = None) -> None:
+    def __init__(
+        self, usage: UsageStore, approvals: ApprovalGate | None = None, shadow: Shadow | None = None
+    ) -> None:
         self._usage = usage
         self._approvals = approvals
+        self._shadow = shadow
         self._checks: dict[tuple[object, ...], str | None] = {}
         self._clock = _UtcSeconds()
 
@@ -64,6 +68,9 @@ class Decide(Stage):
         policy_input = await self.policy_input(call, task)
         decision = await bundle.engine.decide(policy_input)
         call.trail.decision, call.trail.decision_id = decision, new_id()
+        call.trail.policy_input = policy_input  # a reference: audit redacts it when recording
+        if self._shadow is not None:  # compared later, off this request's path
+            self._shadow.submit(policy_input, decision, call.trail.decision_id)
         if decision.allow and view.action in MODEL_ACTIONS:
             problem = self._checked(decision, view, bundle, call.principal.roles)
             if problem is not None:

@@ -90,6 +90,7 @@ class DecideMcp(Stage):
         mcp.trail.decision = Decision(allow=True, guard=guard if allowed and guard else GuardSpec("off"))
         mcp.trail.decision_id = new_id()
         mcp.trail.resource["servers"] = list(allowed)
+        mcp.trail.policy_input = None  # one question per server: no single input to replay
 
     async def _check_listed(self, mcp: McpCall, server: str, tool: str) -> None:
         upstream = self._upstreams[server]
@@ -139,6 +140,7 @@ async def decide(call: Call, action: str, resource: dict[str, Any]) -> Decision:
         "time": time.strftime("%Y-%m-%dT%H:%M:00Z", time.gmtime()),
     }
     decision = await bundle.engine.decide(policy_input)
+    call.trail.policy_input = policy_input  # a reference: audit redacts it when recording
     if not decision.allow:
         return decision
     profiles = [bundle.profiles[role] for role in principal.roles if role in bundle.profiles]
