@@ -8,6 +8,7 @@ on shutdown it drains the audit queue and closes the pools, in reverse order of 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -78,6 +79,7 @@ from gateway.stages.mcp_target import McpTarget
 from gateway.stages.profile import Profile
 from gateway.stages.route import RouteCall
 from gateway.state.shared import open_state
+from gateway.telemetry import Tracing, open_tracing
 from gateway.upstream.base import Upstream
 from gateway.upstream.echo import ECHO, EchoUpstream
 from gateway.upstream.http import HttpUpstream, new_pool
@@ -159,6 +161,10 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     instance_id = settings.audit.instance_id or socket.gethostname()
     metrics = Metrics()
+    # Traces, when the OTEL_* variables ask for them; shut down (flushed) last, after the audit.
+    tracing = open_tracing(os.environ, version=_VERSION, instance_id=instance_id)
+    if tracing is not None:
+        stack.push_async_callback(asyncio.to_thread, tracing.shutdown)
 
     control_http = await stack.enter_async_context(
         httpx.AsyncClient(timeout=settings.auth.http_timeout_seconds, follow_redirects=False)
@@ -226,18 +232,23 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         answers.respond,
         answers.error,
         recorder,
+        tracing=tracing,
     )
     model_list = Pipeline(
         [authenticate, profile, decide],
         models.servable(upstreams, echo_everything=fallback is not None, headers=answers.headers),
         answers.error,
         recorder,
+        tracing=tracing,
+        method="GET",
     )
     audit_query = Pipeline(
         [authenticate, audit_api.RequireAuditor()],
         audit_api.audit_query(settings.audit, settings.audit_db_path),
         answers.error,
         recorder,
+        tracing=tracing,
+        method="GET",
     )
     decisions = _decision_pipelines(settings, authenticate, answers, recorder)
     mcp_recorder = McpRecorder(audit, metrics, instance_id, unauthenticated)
@@ -253,19 +264,23 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
     )
     return Gateway(
         mcp=_mcp_pipelines(
-            settings, servers, metrics, pool, guard, approvals, authenticate, profile, mcp_recorder
+            settings, servers, metrics, pool, guard, approvals, authenticate, profile, mcp_recorder, tracing
         ),
         profile_view=Pipeline(
             [authenticate, profile, decide],
             agents.profile_view(servers),
             answers.error,
             recorder,
+            tracing=tracing,
+            method="GET",
         ),
         goose_allowlist=Pipeline(
             [authenticate, profile],
             agents.goose_allowlist_yaml(servers),
             answers.error,
             recorder,
+            tracing=tracing,
+            method="GET",
         ),
         settings=settings,
         metrics=metrics,
@@ -283,6 +298,7 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         state=state,
         controller_api=controller_api,
         mesh=mesh,
+        tracing=tracing,
     )
 
 
@@ -327,6 +343,7 @@ def _mcp_pipelines(
     authenticate: Authenticate,
     profile: Profile,
     recorder: McpRecorder,
+    tracing: Tracing | None,
 ) -> McpPipelines:
     """The MCP gateway's pipelines (gateway/http/mcp.py), over one upstream client per server."""
     config = settings.mcp
@@ -352,6 +369,7 @@ def _mcp_pipelines(
         answers.respond,
         answers.fail_message,
         recorder,
+        tracing=tracing,
     )
     envelope = [
         authenticate,
@@ -361,12 +379,24 @@ def _mcp_pipelines(
     ]
     session = McpSessionStage(sealer, required=True)
     return McpPipelines(
-        post=Pipeline(envelope, answers.dispatch(message), answers.fail, recorder),
+        post=Pipeline(envelope, answers.dispatch(message), answers.fail, recorder, tracing=tracing),
         message=message,
         stream=Pipeline(
-            [authenticate, session, profile, route, decide, forward], answers.stream, answers.fail, recorder
+            [authenticate, session, profile, route, decide, forward],
+            answers.stream,
+            answers.fail,
+            recorder,
+            tracing=tracing,
+            method="GET",
         ),
-        end=Pipeline([authenticate, session, profile], answers.end_session, answers.fail, recorder),
+        end=Pipeline(
+            [authenticate, session, profile],
+            answers.end_session,
+            answers.fail,
+            recorder,
+            tracing=tracing,
+            method="DELETE",
+        ),
     )
 
 

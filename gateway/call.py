@@ -18,6 +18,7 @@ from gateway.domain import CallView, Decision, Principal
 from gateway.errors import GatewayError
 from gateway.state.budgets import Reservation
 from gateway.state.idempotency import Claim, StoredResponse
+from gateway.telemetry import CallTrace
 from gateway.trail import Trail
 from gateway.upstream.base import Upstream, UpstreamResponse
 from signing.schema import Catalog, CatalogModel
@@ -67,6 +68,7 @@ class Call:
     listing: Callable[[list[str], Catalog, float], dict[str, Any]] | None = None  # model lists
     streaming: bool = False  # the answer is a stream, which finishes the call when it ends
     finished: bool = False
+    trace: CallTrace | None = None  # the call's spans, when tracing is on
 
     @property
     def principal(self) -> Principal:

@@ -29,6 +29,7 @@ from prometheus_client import (
 )
 
 from gateway.metrics_loop import LoopHistogram
+from signing.schema import TASKS
 
 OTHER = "other"
 NONE = "none"
@@ -50,6 +51,8 @@ _BUNDLE_RESULTS: tuple[BundleLoadResult, ...] = ("ok", "rejected", "error")
 # How a decision failed inside the embedded engine (gateway.policy.interpreter.FaultKind).
 PolicyFaultKind = Literal["error", "panic", "result"]
 _POLICY_FAULTS: tuple[PolicyFaultKind, ...] = ("error", "panic", "result")
+#: Decision notes that change the served model (policies/budgets.rego, policies/routing.rego).
+DOWNSHIFT_REASONS = frozenset({"model_downshifted", "task_downshifted"})
 
 # Suffixes the exposition format adds to a family's name, by type.
 _SAMPLE_SUFFIXES = {
@@ -131,6 +134,7 @@ class Metrics:
         self._route, self._reason = LabelBound(label_cap), LabelBound(label_cap)
         self._define_request_metrics()
         self._define_usage_metrics()
+        self._define_routing_metrics()
         self._define_operations_metrics()
         self._define_mcp_metrics()
         self._define_shadow_metrics()
@@ -172,6 +176,18 @@ class Metrics:
         self._cost = self._counter("cost_usd", "Spend in US dollars.", by_model)
         entity = {"entity": LabelBound(self._cap)}
         self._guard = self._counter("guard_entities", "PII entities found by the guard.", entity)
+
+    def _define_routing_metrics(self) -> None:
+        # Tasks are a closed vocabulary and reasons two codes: bounded by construction.
+        task = LabelBound(len(TASKS), known=TASKS)
+        self._tasks = self._counter(
+            "task_calls", "Calls that declared a task (x-skein-task).", {"task": task, "role": self._roles}
+        )
+        self._downshifts = self._counter(
+            "downshifts",
+            "Calls served by a cheaper model than asked for, by reason (budget or task).",
+            {"reason": LabelBound(2, known=DOWNSHIFT_REASONS), "role": self._roles, "task": task},
+        )
 
     def _define_operations_metrics(self) -> None:
         self._audit = self._counter(
@@ -290,7 +306,7 @@ class Metrics:
         self._models.set_known(models)
         self._roles.set_known(roles)
         self._request_cache.clear()
-        for family in (self._requests, self._tokens, self._cost):
+        for family in (self._requests, self._tokens, self._cost, self._tasks, self._downshifts):
             family.forget()
 
     # -- the request path --------------------------------------------------------------------
@@ -338,6 +354,12 @@ class Metrics:
             self._tokens.child("output", model, role).inc(tokens_out)
         if cost_usd > 0:
             self._cost.child(model, role).inc(cost_usd)
+
+    def count_task(self, task: str, role: str | None) -> None:
+        self._tasks.child(task, role).inc()
+
+    def count_downshift(self, reason: str, role: str | None, task: str | None) -> None:
+        self._downshifts.child(reason, role, task).inc()
 
     def count_guard_entities(self, counts: Mapping[str, int]) -> None:
         for entity, count in counts.items():

@@ -34,6 +34,11 @@ Why this order:
 
 A stage raises a ``GatewayError`` to refuse or fail the call; the driver turns it into the
 caller's dialect. Nothing else escapes: an unexpected exception is a logged 500.
+
+Traced (``gateway/telemetry.py``, when the ``OTEL_*`` variables turn it on), a call is one
+span from arrival to its record (a stream's: its last byte), with a child span per stage on
+the way in and one for the upstream call. Untraced, the driver holds no tracer and runs the
+plain loop: no span object exists.
 """
 
 from __future__ import annotations
@@ -42,12 +47,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from time import perf_counter
 
+from opentelemetry.trace import Status, StatusCode
 from starlette.responses import Response
 
 from gateway.call import Call
 from gateway.errors import GatewayError
 from gateway.recording import Recorder
 from gateway.stages.base import Stage
+from gateway.telemetry import Tracing
 
 log = logging.getLogger("skein.pipeline")
 
@@ -65,16 +72,35 @@ class Pipeline:
     """
 
     def __init__(
-        self, stages: Sequence[Stage], respond: Respond, fail: ErrorResponse, recorder: Recorder
+        self,
+        stages: Sequence[Stage],
+        respond: Respond,
+        fail: ErrorResponse,
+        recorder: Recorder,
+        *,
+        tracing: Tracing | None = None,
+        method: str = "POST",
     ) -> None:
         self.stages = tuple(stages)
         self._respond = respond
         self._fail = fail
         self._recorder = recorder
+        self._tracing = tracing
+        self._method = method  # the HTTP method of the routes it serves (the span's name)
 
     async def run(self, call: Call) -> Response:
+        if self._tracing is None:
+            return await self._run(call, self._enter)
+        call.trace = trace = self._tracing.begin(call, self._method)
+        trace.attach()
         try:
-            await self._enter(call)
+            return await self._run(call, self._enter_traced)
+        finally:
+            trace.detach()
+
+    async def _run(self, call: Call, enter: Callable[[Call], Awaitable[None]]) -> Response:
+        try:
+            await enter(call)
             response = await self._respond(call, self.finish)
         except GatewayError as exc:
             call.fail(exc)
@@ -104,6 +130,25 @@ class Pipeline:
             if call.replay is not None:
                 return  # an idempotent replay: the stored answer, nothing else runs
 
+    async def _enter_traced(self, call: Call) -> None:
+        """``_enter`` with a span per stage (a refusal names its reason on the stage's span)."""
+        trace = call.trace
+        assert trace is not None
+        for stage in self.stages:
+            started = perf_counter()
+            call.entered += 1
+            with trace.stage(stage.name) as span:  # current while it runs: the upstream span's parent
+                try:
+                    await stage.enter(call)
+                except GatewayError as exc:
+                    span.set_attribute("skein.reason", exc.reason)
+                    if exc.status >= 500:
+                        span.set_status(Status(StatusCode.ERROR))
+                    raise
+            call.trail.mark(stage.name, started)
+            if call.replay is not None:
+                return
+
     async def finish(self, call: Call) -> None:
         """The way out: every entered stage's ``leave``, in reverse, then the record. Once."""
         await self._finish(call)
@@ -122,4 +167,7 @@ class Pipeline:
             await self._recorder.record(call)
         except GatewayError as exc:
             return exc
+        finally:
+            if call.trace is not None:
+                call.trace.end(call)
         return None

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from gateway.audit.event import AuditEvent
 from gateway.audit.writer import AuditWriter
 from gateway.call import Call
-from gateway.errors import GatewayError, Unauthenticated, is_refusal
-from gateway.metrics import Metrics
+from gateway.errors import GatewayError, Unauthenticated
+from gateway.metrics import DOWNSHIFT_REASONS, Metrics
 from gateway.trail import Trail, new_id
 
 
@@ -98,18 +98,19 @@ class Recorder:
         principal, view = trail.principal, trail.view
         role = principal.roles[0] if principal and principal.roles else None
         model = trail.served_model or (view.model if view else None)
-        if trail.error is None:
-            outcome = "allow"
-        elif is_refusal(trail.error):
-            outcome = "deny"
-        else:
-            outcome = "error"
         metrics = self._metrics
         metrics.observe_request(
-            trail.route, outcome, trail.reason(), model, role, trail.elapsed(), trail.overhead()
+            trail.route, trail.outcome(), trail.reason(), model, role, trail.elapsed(), trail.overhead()
         )
         metrics.observe_stages({stage: ms / 1000.0 for stage, ms in trail.stages.items()})
         if trail.usage is not None:
             metrics.observe_usage(model, role, trail.usage.tokens_in, trail.usage.tokens_out, trail.cost_usd)
         if trail.guard_entities:
             metrics.count_guard_entities(trail.guard_entities)
+        if trail.task is not None:
+            metrics.count_task(trail.task, role)
+        decision = trail.decision
+        if decision is not None and decision.allow and decision.reasons:  # notes are rare: no loop per call
+            for reason in decision.reasons:
+                if reason.code in DOWNSHIFT_REASONS:
+                    metrics.count_downshift(reason.code, role, trail.task)

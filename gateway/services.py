@@ -21,6 +21,7 @@ from gateway.pipeline import Pipeline
 from gateway.settings import Settings
 from gateway.state.shared import SharedState
 from gateway.state.usage import UsageStore
+from gateway.telemetry import Tracing
 from gateway.upstream.base import Upstream
 
 
@@ -65,3 +66,4 @@ class Gateway:
     state: SharedState | None = None  # Redis: budgets, rate limits, idempotency (None: memory)
     controller_api: ControllerApi | None = None  # /api/v1: one pipeline per operation
     mesh: AgentMesh | None = None  # the agent mesh MCP server (/internal/mcp/agent_mesh)
+    tracing: Tracing | None = None  # OpenTelemetry traces (None: off, the OTEL_* variables unset)

@@ -38,6 +38,7 @@ class Trail:
     bundle_digest: str | None = None
     provider: str | None = None
     served_model: str | None = None
+    task: str | None = None  # the declared task (x-skein-task), a member of signing.schema.TASKS
     upstream_status: int | None = None
     upstream_seconds: float = 0.0
     usage: Usage | None = None
@@ -71,6 +72,12 @@ class Trail:
         if self.error is not None:
             return self.error.reason
         return self.decision.first_reason if self.decision else "none"
+
+    def outcome(self) -> str:
+        """One word for metrics and traces: allow, deny (refused by anyone), error (failed)."""
+        if self.error is None:
+            return "allow"
+        return "deny" if is_refusal(self.error) else "error"
 
     def allowed(self) -> bool:
         """A refusal by any layer is a deny; otherwise the decision's answer, or (no decision:

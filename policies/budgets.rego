@@ -59,7 +59,9 @@ downshift_top := max({rule.budget_used_pct | some rule in downshift_rules})
 
 downshift_target := min({rule.to | some rule in downshift_rules; rule.budget_used_pct == downshift_top})
 
+# A task downshift (routing.rego) takes precedence: the call is served by the worker then.
 notes contains reason("model_downshifted", msg) if {
+	not task_target
 	target := downshift_target
 	msg := sprintf("daily budget %v%% used; %s -> %s", [round(daily_used_pct), requested_model, target])
 }

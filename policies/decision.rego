@@ -41,10 +41,14 @@ default action := null
 
 action := input.action
 
-# The model to serve: the downshift target, else the requested model (null if none).
+# The model to serve: the task's worker model, else the budget downshift target, else the
+# requested model (an alias resolved; null if none).
 default served_model := null
 
 served_model := target if {
+	allow
+	target := task_target
+} else := target if {
 	allow
 	target := downshift_target
 } else := requested_model if is_model_action

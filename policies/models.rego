@@ -9,7 +9,14 @@ model_actions := {"chat", "completions", "embeddings", "responses", "count_token
 is_model_action if input.action in model_actions
 
 # Defined for model actions only, so no model rule runs for the others (models.list has none).
-requested_model := input.resource.model if is_model_action
+# An alias (lead, worker, default) stands for the model its profile names (routing.rego);
+# every rule below then judges the resolved model, exactly as if the caller had named it.
+requested_model := input.resource.model if {
+	is_model_action
+	not alias_asked
+}
+
+requested_model := resolved_alias if alias_asked
 
 requested_info := data.models.models[requested_model]
 
@@ -24,6 +31,7 @@ model_granted if count(model_roles) > 0
 deny contains reason("unknown_model", msg) if {
 	is_model_action
 	has_known_role
+	not alias_asked # an alias that resolves names a catalog model; one that does not says so itself
 	not requested_info
 	msg := sprintf("model %v is not in the model catalog", [requested_model])
 }

@@ -12,12 +12,16 @@ from __future__ import annotations
 import fnmatch
 import re
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 GuardMode = Literal["off", "detect", "mask", "pseudonymize", "block"]
+#: What a call is for (the ``x-skein-task`` header): a closed vocabulary, so no free string
+#: from a caller ever reaches policy or a metric label.
+Task = Literal["summarize", "classify", "extract", "translate", "chat", "code", "plan"]
+TASKS: frozenset[str] = frozenset(get_args(Task))
 _M = TypeVar("_M", bound=BaseModel)
 _GLOB_CHARS = re.compile(r"^[A-Za-z0-9_.:/*?\[\]!-]+$")
 _GLOB_CLASS = re.compile(r"\[!?[^\[\]]+\]")  # a complete, non-empty [...] character class
@@ -50,6 +54,7 @@ class ModelRules(_Strict):
     worker: str | None = None
     max_tokens: int | None = Field(None, gt=0)
     downshift: tuple[Downshift, ...] = ()
+    worker_tasks: tuple[Task, ...] = ()  # tasks served by the worker model (when it is cheaper)
 
     @field_validator("allowed")
     @classmethod
@@ -65,6 +70,8 @@ class ModelRules(_Strict):
             model = getattr(self, field)
             if model is not None and not self.allows(model):
                 raise ValueError(f"models.{field} {model!r} is not in models.allowed")
+        if self.worker_tasks and self.worker is None:
+            raise ValueError("models.worker_tasks needs models.worker (the model those tasks go to)")
         return self
 
 

@@ -21,15 +21,19 @@ from gateway.approvals import ApprovalGate, fingerprint, presented
 from gateway.bundle.store import ActiveBundle
 from gateway.call import Call
 from gateway.domain import CallView, Decision
-from gateway.errors import Forbidden, GatewayError, RateLimited, Reason
+from gateway.errors import BadRequest, Forbidden, GatewayError, RateLimited, Reason
 from gateway.shadow import Shadow
 from gateway.stages.base import Stage
 from gateway.stages.guardrails import MODEL_ACTIONS, model_decision_problem
 from gateway.state.usage import UsageStore
 from gateway.trail import new_id
+from signing.schema import TASKS
 
 #: Names a caller may use instead of a catalog model; policy resolves them per role.
 MODEL_ALIASES = frozenset({"default", "lead", "worker"})
+#: What the call is for (docs/routing.md): one of ``TASKS``, or absent.
+TASK_HEADER = "x-skein-task"
+_TASK_LIST = ", ".join(sorted(TASKS))
 #: Refusals that mean "not now" rather than "not you": the same status from policy and Redis.
 QUOTA_REASONS = frozenset({"budget_exceeded", "rate_limited"})
 _CHECK_CACHE_LIMIT = 4096
@@ -57,7 +61,11 @@ class Decide(Stage):
         ):
             message = f"model {view.model} is not in the model catalog"
             raise Forbidden(message, reason="unknown_model", reasons=[Reason("unknown_model", message)])
-        policy_input = await self.policy_input(call)
+        task = call.headers.get(TASK_HEADER)
+        if task is not None:
+            task = declared_task(task)
+            call.trail.task = call.trail.resource["task"] = task
+        policy_input = await self.policy_input(call, task)
         decision = await bundle.engine.decide(policy_input)
         call.trail.decision, call.trail.decision_id = decision, new_id()
         call.trail.policy_input = policy_input  # a reference: audit redacts it when recording
@@ -117,7 +125,7 @@ class Decide(Stage):
             self._checks[key] = model_decision_problem(decision, view, bundle, roles)
         return self._checks[key]
 
-    async def policy_input(self, call: Call) -> dict[str, Any]:
+    async def policy_input(self, call: Call, task: str | None = None) -> dict[str, Any]:
         """The policy contract's input (docs/policy-guide.md)."""
         principal, view, bundle = call.principal, call.view, call.bundle
         assert bundle is not None
@@ -133,7 +141,24 @@ class Decide(Stage):
             },
             "usage": coarse_usage(await self._usage.snapshot(principal.tenant, principal.sub)),
             "time": self._clock.now(),
+            "task": task,
         }
+
+
+def declared_task(value: str) -> str:
+    """The ``x-skein-task`` header as a member of the closed vocabulary, or 400 ``invalid_task``.
+
+    Only a vocabulary member reaches policy, audit and the metric labels: the caller's own
+    string goes nowhere (not even into the error message, which lists what is accepted).
+    """
+    task = value.strip().lower()
+    if task not in TASKS:
+        raise BadRequest(
+            f"header {TASK_HEADER} must be one of: {_TASK_LIST}",
+            reason="invalid_task",
+            details={"field": TASK_HEADER},
+        )
+    return task
 
 
 class _UtcSeconds:

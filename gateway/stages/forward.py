@@ -38,23 +38,31 @@ class Forward(Stage):
             for name in dialect.passes_headers
             if (value := call.headers.get(name)) is not None and _HEADER_VALUE.fullmatch(value)
         }
+        if call.trace is not None:  # the upstream call's span, continued by the provider
+            call.trace.start_upstream(call, headers)
         request = UpstreamRequest(dialect, body, view.stream, headers)
         started = perf_counter()
         try:
             call.upstream = await route.upstream.send(request)
         except GatewayError as exc:
             self._metrics.count_upstream_error(route.upstream.name, exc.reason)
+            if call.trace is not None:
+                call.trace.end_upstream(call, exc)
             raise
         finally:
             call.trail.upstream_seconds += perf_counter() - started
         status = call.upstream.status
         call.trail.upstream_status = status
+        if call.trace is not None and not call.upstream.is_stream:
+            call.trace.upstream_answered()  # the span ends here, its usage is read later
         self._metrics.observe_upstream(route.upstream.name, call.trail.upstream_seconds)
         if status >= 500:
             self._metrics.count_upstream_error(route.upstream.name, f"status_{status}")
 
     async def leave(self, call: Call) -> None:
         """Cost of the call from the provider's usage (or an estimate when it reported none)."""
+        if call.trace is not None:  # the answer is complete (a stream's last byte went out)
+            call.trace.end_upstream(call)
         trail, route = call.trail, call.route
         if route is None or trail.usage is None:
             return

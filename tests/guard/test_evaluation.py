@@ -115,9 +115,9 @@ def test_eval_command_reports_every_set_with_its_role(
 ) -> None:
     _run()  # the exit code depends on the held-out figures; the report is what is checked
     out = capsys.readouterr().out
-    for name in ("regression", "development", "held-out"):
+    for name in ("regression", "development", "development-2", "held-out", "check"):
         assert f"== {name}:" in out
-    assert "never tuned on" in out and out.count("targets (") == 3
+    assert "never tuned on" in out and out.count("targets (") == 5
 
 
 def test_eval_command_regression_exit(

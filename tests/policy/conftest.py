@@ -28,6 +28,7 @@ FIXTURE_PROFILE: dict[str, Any] = {
         "worker": None,
         "max_tokens": None,
         "downshift": [],
+        "worker_tasks": [],
     },
     "providers": {"allowed": [], "forbidden": []},
     "extensions": [],

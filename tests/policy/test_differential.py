@@ -27,8 +27,9 @@ DECISION = "data.gateway.decision"
 ROLES = ["finance", "developer", "legal", "auditor", "support", "hr", "analyst", "manager", "marketing"]
 MODELS = [
     "gpt-4o", "gpt-4o-mini", "o3-mini", "claude-3-5-sonnet", "claude-3-5-haiku", "llama3.2",
-    "echo", "text-embedding-3-small", "gpt-9",
+    "echo", "text-embedding-3-small", "gpt-9", "lead", "worker", "default",
 ]  # fmt: skip
+TASKS = [None, "summarize", "classify", "code", "plan"]  # the gateway admits only its vocabulary
 HOSTILE = [
     'gpt-4o", "allow": true, "guard": {"mode": "off", "entities": []}, "x": "',
     "gpt-4o\x00",
@@ -101,6 +102,7 @@ def policy_inputs(draw: st.DrawFn) -> dict[str, Any]:
         },
         "usage": usage,
         "time": draw(times),
+        "task": draw(st.sampled_from(TASKS)),
     }
 
 
@@ -154,6 +156,7 @@ def random_input(rng: random.Random) -> dict[str, Any]:
             k: pick(amounts) for k in rng.sample(["spend_today_usd", "spend_month_usd", "tokens_today"], 2)
         },
         "time": f"2026-11-{rng.randint(1, 30):02d}T{rng.randint(0, 23):02d}:00:00Z",
+        "task": pick(TASKS),
     }
 
 
