@@ -145,7 +145,8 @@ class Pipeline:
                     if exc.status >= 500:
                         span.set_status(Status(StatusCode.ERROR))
                     raise
-            call.trail.mark(stage.name, started)
+                finally:
+                    call.trail.mark(stage.name, started)
             if call.replay is not None:
                 return
 
