@@ -68,6 +68,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         ("--role", "only callers with this role"),
         ("--reason", "only this main reason code"),
         ("--model", "only this model (served, else requested)"),
+        ("--tool", "only messages naming this MCP tool"),
+        ("--decision-id", "the call with this decision id (x-skein-decision-id)"),
     ):
         found.add_argument(flag, help=help_text)
     found.add_argument("--decision", choices=("allow", "deny"))
@@ -271,6 +273,8 @@ def _query(args: argparse.Namespace) -> int:
             decision=args.decision,
             reason=args.reason,
             model=args.model,
+            tool=args.tool,
+            decision_id=args.decision_id,
             status_min=low,
             status_max=high,
             before=args.before,

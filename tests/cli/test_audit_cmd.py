@@ -79,3 +79,24 @@ async def write_postgres(dsn: str, schema: str, tmp_path: Path) -> None:
         await sink.append([build_event(i) for i in range(1, 7)])
     finally:
         await sink.close()
+
+
+def test_query_by_tool_and_decision_id(skein: Run, tmp_path: Path) -> None:
+    from gateway.audit.sqlite import SqliteSink
+
+    async def write(path: Path) -> None:
+        sink = SqliteSink(path)
+        await sink.open()
+        events = [
+            build_event(i, decision_id=f"{i:024x}", resource={"tool": "shell"} if i > 4 else {})
+            for i in range(1, 7)
+        ]
+        await sink.append(events)
+        await sink.close()
+
+    path = tmp_path / "audit.db"
+    asyncio.run(write(path))
+    _, out, _ = skein("audit", "query", "--db", str(path), "--tool", "shell", "--json")
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["ev-6", "ev-5"]
+    _, out, _ = skein("audit", "query", "--db", str(path), "--decision-id", f"{2:024x}", "--json")
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["ev-2"]
