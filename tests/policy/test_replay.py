@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,11 +149,16 @@ async def test_replay_api_and_cli_change_exactly_the_frozen_calls(
 
 
 async def test_shadow_bundle_counts_disagreements_and_changes_no_answer(
-    gateway_settings: Settings, guard: Guard, bearer: Bearer, bundles: Bundles
+    gateway_settings: Settings,
+    guard: Guard,
+    bearer: Bearer,
+    bundles: Bundles,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = bundles.settings(gateway_settings, shadow_path=bundles.candidates / "frozen.tar.gz")
+    caplog.set_level(logging.WARNING, logger="skein.shadow")
     async with running_gateway(settings, guard) as client:
-        await traffic(client, bearer)  # every answer as the serving bundle decides
+        ids = await traffic(client, bearer)  # every answer as the serving bundle decides
         metrics: Metrics = client.app_state["gateway"].metrics  # type: ignore[attr-defined]
         for _ in range(100):
             if (metrics.registry.get_sample_value("skein_shadow_evaluations_total") or 0) >= 5:
@@ -163,6 +169,8 @@ async def test_shadow_bundle_counts_disagreements_and_changes_no_answer(
         assert sample("skein_shadow_disagreements_total", {"kind": "allow_to_deny"}) == 3
         assert sample("skein_shadow_disagreements_total", {"kind": "deny_to_allow"}) == 0
         assert sample("skein_shadow_dropped_total") == 0
+    logged = {r.decision_id for r in caplog.records if r.name == "skein.shadow"}  # type: ignore[attr-defined]
+    assert logged == ids["frozen"]  # each disagreement recorded, with the call's decision id
 
 
 async def test_a_full_shadow_queue_drops_and_counts() -> None:
