@@ -34,6 +34,7 @@ class Trail:
     decision: Decision | None = None
     decision_id: str = ""
     policy_input: dict[str, Any] | None = None  # what decide asked (audit keeps it redacted)
+    policy_decision: Decision | None = None  # what policy answered, when the re-check overruled it
     bundle_revision: str | None = None
     bundle_digest: str | None = None
     provider: str | None = None
@@ -140,12 +141,17 @@ class Trail:
         if decision is not None:
             explained += [r.as_dict() for r in decision.reasons]
         result: dict[str, Any] = {"reasons": explained}
-        if decision is not None:
+        # The policy's own answer (replay compares with it), even where the re-check
+        # against the profiles overruled it (then ``overruled`` says so).
+        decided = self.policy_decision or decision
+        if decided is not None:
             result["decision"] = {
-                "allow": decision.allow,
-                "reasons": [r.code for r in decision.reasons],
-                "model": decision.model,
-                "guard": decision.guard.mode,
-                "approval_required": decision.approval_required,
+                "allow": decided.allow,
+                "reasons": [r.code for r in decided.reasons],
+                "model": decided.model,
+                "guard": decided.guard.mode,
+                "approval_required": decided.approval_required,
             }
+            if self.policy_decision is not None:
+                result["decision"]["overruled"] = True
         return result

@@ -75,6 +75,7 @@ class Decide(Stage):
             problem = self._checked(decision, view, bundle, call.principal.roles)
             if problem is not None:
                 reason = Reason("decision_invalid", f"the policy's decision was refused: {problem}")
+                call.trail.policy_decision = decision  # what policy said: explain and replay show it
                 decision = Decision(
                     allow=False, reasons=(reason,), model=decision.model, guard=decision.guard
                 )

@@ -90,7 +90,7 @@ class DecideMcp(Stage):
         mcp.trail.decision = Decision(allow=True, guard=guard if allowed and guard else GuardSpec("off"))
         mcp.trail.decision_id = new_id()
         mcp.trail.resource["servers"] = list(allowed)
-        mcp.trail.policy_input = None  # one question per server: no single input to replay
+        mcp.trail.policy_input = mcp.trail.policy_decision = None  # one question per server
 
     async def _check_listed(self, mcp: McpCall, server: str, tool: str) -> None:
         upstream = self._upstreams[server]
@@ -148,4 +148,5 @@ async def decide(call: Call, action: str, resource: dict[str, Any]) -> Decision:
     if problem is None:
         return decision
     reason = Reason("decision_invalid", f"the policy's decision was refused: {problem}")
+    call.trail.policy_decision = decision  # what policy said: explain and replay show it
     return Decision(allow=False, reasons=(reason,), guard=decision.guard)

@@ -106,3 +106,21 @@ async def test_postgres_migration_fills_the_columns_and_skips_a_corrupted_record
     assert [e["seq"] for e in one.events] == [2]
     report = await verify_postgres(postgres_dsn, pg_schema)
     assert report.problem is not None and report.problem.seq == 6  # reported, not a failed migration
+
+
+def test_explain_keeps_messages_and_the_policys_own_answer() -> None:
+    from gateway.domain import Decision
+    from gateway.errors import Forbidden, Reason
+    from gateway.trail import Trail
+
+    trail = Trail(route="/v1/chat/completions", action="chat")
+    said = Decision(
+        allow=True, reasons=(Reason("model_downshifted", "budget: gpt-4o-mini instead"),), model="gpt-4o-mini"
+    )
+    refused = Reason("decision_invalid", "the policy's decision was refused: provider not allowed")
+    trail.policy_decision, trail.decision = said, Decision(allow=False, reasons=(refused,))
+    trail.fail(Forbidden(refused.message, reason=refused.code, reasons=[refused]))
+    explain = trail.to_event("gw").explain
+    assert explain["reasons"] == [refused.as_dict()]  # the caller's reasons, once
+    assert explain["decision"]["allow"] is True and explain["decision"]["overruled"] is True
+    assert explain["decision"]["reasons"] == ["model_downshifted"]
