@@ -34,7 +34,8 @@ _PLACE_AFTER = re.compile(
     r"\s+(?:office|offices|branch|site|store|warehouse|plant|campus|hq|headquarters|airport)\b",
     re.IGNORECASE,
 )
-SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\n]\s*)$")
+# After a sentence end, an opening quote or bracket, a line break or a list bullet.
+SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\n]\s*|(?:^|\n)\s*[-*\u2022]\s*)$")
 WINDOW = 16
 
 

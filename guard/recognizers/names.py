@@ -65,6 +65,7 @@ class Gazetteer:
     not_cued_name_words: frozenset[str]  # lower-case words after a cue that are not names
     verbs_after_names: frozenset[str]  # "david said": not a surname
     ner_stop_terms: frozenset[str]
+    products: frozenset[str] = frozenset()  # product words that are no given name: no person or place
     _proper: Words = field(default_factory=Words, repr=False, compare=False)
 
     @classmethod
@@ -79,8 +80,19 @@ class Gazetteer:
                 first.add(words[0])
                 last.update(words[1:])
         never = frozenset({*raw["never_names"], *made["demonyms"]})
-        hand_ordinary = {*raw["not_cued_name_words"], *raw["wordlike_surnames"], *raw["ner_stop_terms"]}
-        hand_ambiguous = {*raw["ambiguous_first_names"], *raw["ambiguous_locations"]}
+        # A product that is also a given name ("Julia", "Cassandra", "Miro") stays findable
+        # as a name with evidence; any other product word ("Okta", "Jenkins") is not read
+        # as a name by the small model (a title or a given name before it still is).
+        products = set(raw["products"])
+        stop_terms = {*raw["ner_stop_terms"], *(products - first)}
+        products_only = frozenset(products - first)
+        hand_ordinary = {
+            *raw["not_cued_name_words"],
+            *raw["wordlike_surnames"],
+            *raw["calendar_names"],
+            *stop_terms,
+        }
+        hand_ambiguous = {*raw["ambiguous_first_names"], *raw["ambiguous_locations"], *(products & first)}
         return cls(
             first_names=Words(first),
             common_first_names=Words(made["common_first_names"]),
@@ -95,6 +107,7 @@ class Gazetteer:
             not_cued_name_words=frozenset(raw["not_cued_name_words"]) | STOP_WORDS,
             verbs_after_names=frozenset(raw["verbs_after_names"]),
             ner_stop_terms=frozenset(raw["ner_stop_terms"]),
+            products=products_only,
         )
 
     def __post_init__(self) -> None:
@@ -212,6 +225,8 @@ class GazetteerRecognizer(EntityRecognizer):
             surname = words[i + 1][2].lower() if last > i else ""
             return capital and surname in self._gaz.surnames and self._gaz.strength(surname) == 2
         if strength == 1:
+            if last > i and self._gaz.strength(words[i + 1][2].lower()) == 0:
+                return False  # "Rose Gold", "Red Rock": a capitalised phrase, not a name
             if cues.place_before(text, start) and not followed:
                 return False  # "left in June", "expect 2000 in April"
             after_start = cues.sentence_start(text, start)
@@ -311,6 +326,9 @@ class GazetteerRecognizer(EntityRecognizer):
                 index += 1
         return results
 
+    def _proper_word(self, low: str) -> bool:
+        return self._gaz.strength(low) == 2 and low not in self._gaz.everyday
+
     def _place_score(self, span: list[Word]) -> float:
         """A known place of several words ("North Dakota", "Vila Franca de Xira") or a
         capitalised major place that is no given name outranks the small model's reading
@@ -350,12 +368,12 @@ class GazetteerRecognizer(EntityRecognizer):
         start, _, first = span[0]
         capital = first[0].isupper()
         cue = cues.place(text, start, span[-1][1])
-        if len(span) > 1:
-            return any(self._gaz.strength(w[2].lower()) == 2 for w in span) and (
+        if len(span) > 1:  # "golden gate" is two everyday words, "new york" is not
+            return any(self._proper_word(w[2].lower()) for w in span) and (
                 span[-1][2].lower() not in self._gaz.not_cued_name_words
             )
-        if key in self._gaz.never or key in self._gaz.not_cued_name_words:
-            return False  # "in May", "The office"
+        if key in self._gaz.never or key in self._gaz.not_cued_name_words or key in self._gaz.products:
+            return False  # "in May", "The office", "at Google"
         strength = self._gaz.strength(key)
         if strength == 0:
             return capital and cue
