@@ -46,6 +46,9 @@ _CONTEXT = re.compile(
     r"(?:number|no|num|nr|#))\b\.?)\D{0,24}$",
     re.IGNORECASE,
 )
+# One-letter labels of a signature or a card ("m: 07 731 5495", "T: ...", "| c: ..."): only
+# right before the number, and only with the colon.
+_LETTER_LABEL = re.compile(r"(?:^|[\s|(,;/])[mtpcwhod]\s?:\s*$", re.IGNORECASE)
 _CONTEXT_WINDOW = 40
 MIN_DIGITS, MAX_DIGITS = 7, 15
 
@@ -83,6 +86,8 @@ class PhoneRecognizer(EntityRecognizer):
         if _NANP.fullmatch(number) or _FRENCH_PAIRS.fullmatch(number) or _BRACKETED_AREA.fullmatch(number):
             return 0.75
         if _CONTEXT.search(text, max(0, start - _CONTEXT_WINDOW), start):
+            return 0.65
+        if _LETTER_LABEL.search(text, max(0, start - 6), start):
             return 0.65
         return 0.0
 
