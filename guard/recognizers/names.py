@@ -368,15 +368,20 @@ class GazetteerRecognizer(EntityRecognizer):
         start, _, first = span[0]
         capital = first[0].isupper()
         cue = cues.place(text, start, span[-1][1])
-        if len(span) > 1:  # "golden gate" is two everyday words, "new york" is not
-            return any(self._proper_word(w[2].lower()) for w in span) and (
-                span[-1][2].lower() not in self._gaz.not_cued_name_words
-            )
+        if len(span) > 1:
+            if span[-1][2].lower() in self._gaz.not_cued_name_words:
+                return False
+            # "new york" has a word that is only a name; "golden gate" needs its capitals
+            # ("Mar del Plata": every word but a particle capitalised) or a preposition.
+            titled = all(w[2][0].isupper() or w[2] in _PARTICLES for w in span)
+            return titled or cue or any(self._proper_word(w[2].lower()) for w in span)
         if key in self._gaz.never or key in self._gaz.not_cued_name_words or key in self._gaz.products:
             return False  # "in May", "The office", "at Google"
         strength = self._gaz.strength(key)
         if strength == 0:
-            return capital and cue
+            # A big city no English word spells ("Corrientes") needs only its capital.
+            major = key in self._gaz.major_locations and key not in self._gaz.everyday
+            return capital and (cue or (major and not first.isupper()))  # not "UTC", "SLA"
         if strength == 1:
             return cue and (capital or key in self._gaz.major_locations)
         if key in self._gaz.first_names and (
