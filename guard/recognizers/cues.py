@@ -60,5 +60,14 @@ def label_before(text: str, start: int) -> bool:
     return LABEL.search(text, max(0, start - 24), start) is not None
 
 
+# A single name after one of these is the name of a thing: "the Asana project", "our Miro
+# board". People take no article ("the Smiths" is a family, and has a plural).
+_DETERMINER = re.compile(r"\b(?:the|a|an|our|your|their|this|that|these|those)\s+$", re.IGNORECASE)
+
+
+def determiner_before(text: str, start: int) -> bool:
+    return _DETERMINER.search(text, max(0, start - 8), start) is not None
+
+
 def sentence_start(text: str, start: int) -> bool:
     return SENTENCE_START.search(text, max(0, start - 3), start) is not None

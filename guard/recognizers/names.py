@@ -66,6 +66,7 @@ class Gazetteer:
     verbs_after_names: frozenset[str]  # "david said": not a surname
     ner_stop_terms: frozenset[str]
     products: frozenset[str] = frozenset()  # product words that are no given name: no person or place
+    calendar: frozenset[str] = frozenset()  # months and seasons that are also names: never a place
     _proper: Words = field(default_factory=Words, repr=False, compare=False)
 
     @classmethod
@@ -108,6 +109,7 @@ class Gazetteer:
             verbs_after_names=frozenset(raw["verbs_after_names"]),
             ner_stop_terms=frozenset(raw["ner_stop_terms"]),
             products=products_only,
+            calendar=frozenset(raw["calendar_names"]),
         )
 
     def __post_init__(self) -> None:
@@ -221,6 +223,8 @@ class GazetteerRecognizer(EntityRecognizer):
         low, capital = word.lower(), word[0].isupper()
         strength = self._gaz.strength(low)
         followed = last > i and self._gaz.strength(words[i + 1][2].lower()) > 0
+        if last == i and cues.determiner_before(text, start):
+            return False  # "the Asana project", "our Jenkins job": a thing, not a person
         if strength == 0:  # "Will Smith", not "New Relic"
             surname = words[i + 1][2].lower() if last > i else ""
             return capital and surname in self._gaz.surnames and self._gaz.strength(surname) == 2
@@ -377,6 +381,8 @@ class GazetteerRecognizer(EntityRecognizer):
             return titled or cue or any(self._proper_word(w[2].lower()) for w in span)
         if key in self._gaz.never or key in self._gaz.not_cued_name_words or key in self._gaz.products:
             return False  # "in May", "The office", "at Google"
+        if key in self._gaz.calendar:
+            return False  # "in August"
         strength = self._gaz.strength(key)
         if strength == 0:
             # A big city no English word spells ("Corrientes") needs only its capital.

@@ -98,6 +98,8 @@ class SpacyNerRecognizer(EntityRecognizer):
         at_start = cues.sentence_start(text, start) or text[end : end + 1] == ":"
         if entity == "ORGANIZATION":
             return self._gaz.knows(low) or not at_start
+        if entity == "PERSON" and cues.determiner_before(text, start):
+            return False  # "the Asana project"
         cued = cues.person_before(text, start) or cues.label_before(text, start)
         strength = self._gaz.strength(low)
         if strength == 0 and not cued:
