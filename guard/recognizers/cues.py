@@ -10,14 +10,18 @@ TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "professor", "sir",
 LABEL = re.compile(
     r"(?:\bname\s*(?:is|:)|\bnamed|\bcalled|\bperson\s*:|\bemployee\s*:|\bpatient\s*:|"
     r"\bcustomer\s*:|\bclient\s*:|\battn\s*:|\bcontact\s*:|\bowner\s*:|\bassignee\s*:|\breporter\s*:|"
-    r"\bfrom\s*:|\bcc\s*:|\bdear|\bsigned|\bi\s+am|\bi'm|\bname|\bit's|\bit\s+is)\s*$",
+    r"\bfrom\s*:|\bcc\s*:|\bdear|\bsigned|\bi\s+am|\bi'm|\bname|\bit's|\bit\s+is|"
+    # a role that names its holder next: "passenger Ana Ruiz", "beneficiary: ..."
+    r"\bpassenger|\breporter|\bbeneficiary|\baccount\s+holder|\bapplicant|\bcandidate\s*:|"
+    r"\bdriver|\bguest|\btenant|\brecipient|\battendees?\s*:|\bcardholder)\s*$",
     re.IGNORECASE,
 )
 # Words after which a lower-case unknown word is very likely a person: "ask aurelio to",
 # "thanks eero!", "i talked to dagny". Only in chat style, hence lower-case only.
 PERSON_CUE = re.compile(
     r"\b(?:ask|asked|ask for|asking for|tell|told|ping|pinged|email|emailed|call|cc|thanks|thank|hey|hi|"
-    r"hello|dear|met|"
+    r"hello|dear|met|text|texted|shoutout to|kudos to|props to|thanks to|who is|"
+    r"wife|husband|partner|colleague|coworker|boss|manager|son|daughter|mother|father|brother|sister|"
     r"meet|talked to|spoke to|spoke with|talk to|message|remind|invite|invited)\W{0,2}$",
     re.IGNORECASE,
 )

@@ -254,7 +254,9 @@ class GazetteerRecognizer(EntityRecognizer):
             return False
         if low in self._gaz.first_names:
             return False  # "ask emma and david" lists two people
-        return not low.endswith(("ed", "ing", "s"))
+        # The suffixes of English verbs and plurals; a known surname or a word with
+        # accents ("cárdenas") is no English word.
+        return low in self._gaz.surnames or not low.isascii() or not low.endswith(("ed", "ing", "s"))
 
     def _before_surname(self, text: str, words: list[Word], i: int) -> bool:
         """An unknown given name followed by a known surname: "Priyanka Smith", "siobhan kowalski"."""

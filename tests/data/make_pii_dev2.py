@@ -62,7 +62,7 @@ PII_TEMPLATES = [
     "- everyone: review by Friday",
     "> {PERSON} wrote:\n> the shipment leaves {LOCATION} on Monday\ncan you confirm the date?",
     "ticket #4412 reporter {PERSON} says the app crashes on login, device IP {IP_ADDRESS}",
-    "can u check why {PERSON}s payment failed? card {CREDIT_CARD}",
+    "can u check why {PERSON}'s payment failed? card {CREDIT_CARD}",
     "ok so {PERSON} is out sick today, {PERSON} covers the front desk",
     "{PERSON} 👋 are you joining the retro?",
     "did {PERSON} ever reply about the {LOCATION} lease",
