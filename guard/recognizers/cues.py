@@ -73,5 +73,13 @@ def determiner_before(text: str, start: int) -> bool:
     return _DETERMINER.search(text, max(0, start - 8), start) is not None
 
 
+_EMAIL_AFTER = re.compile(r"\s*[<(\[]?\s*[\w.%+'-]+@[\w-]+\.")
+
+
+def email_after(text: str, end: int) -> bool:
+    """An e-mail address follows: "Ana Ruiz <ana@x.org>", "add terézia mattia@x.com"."""
+    return _EMAIL_AFTER.match(text, end) is not None
+
+
 def sentence_start(text: str, start: int) -> bool:
     return SENTENCE_START.search(text, max(0, start - 3), start) is not None

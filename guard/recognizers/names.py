@@ -36,6 +36,13 @@ GENERATED = "gazetteer.json.gz"  # guard/data, made by ``python -m guard.data.bu
 Word = tuple[int, int, str]
 
 
+def _without_possessive(start: int, end: int, word: str) -> Word:
+    """ "Mrs. İnönü's payment": the name is "İnönü" ("it's", "he'll" stay whole and are no names)."""
+    if len(word) > 3 and word[-2:].lower() in ("'s", "\u2019s"):
+        return start, end - 2, word[:-2]
+    return start, end, word
+
+
 class Words(frozenset[str]):
     """A lower-case word list that also matches a word written without its accents (the
     lists hold both forms, so only a word with accents needs a second look-up)."""
@@ -166,7 +173,7 @@ class GazetteerRecognizer(EntityRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        words: list[Word] = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+        words: list[Word] = [_without_possessive(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
         results: list[RecognizerResult] = []
         if "PERSON" in entities:
             results.extend(self._people(text, words))
@@ -205,7 +212,7 @@ class GazetteerRecognizer(EntityRecognizer):
         if cues.label_before(text, start) and (capital or low not in self._gaz.everyday):
             return self._extend(text, words, i, capital=capital), 0.85  # "Name: X", "i am puk"
         if low not in self._gaz.first_names:
-            if self._before_surname(text, words, i) or (not capital and self._cued(text, start, low)):
+            if self._before_surname(text, words, i) or self._cued(text, words, i, capital):
                 return self._extend(text, words, i, capital), 0.6
             return None
         last = self._extend(text, words, i, capital)
@@ -276,10 +283,21 @@ class GazetteerRecognizer(EntityRecognizer):
             return False
         return word[0].isupper() == nxt[0].isupper()
 
-    def _cued(self, text: str, start: int, low: str) -> bool:
-        if not self._surname_like(low):
+    def _cued(self, text: str, words: list[Word], i: int, capital: bool) -> bool:
+        """An unknown word after "thanks", "ask", "text" ... (lower case: the model finds
+        capitalised ones), or right before an e-mail address ("add Terézia ana@x.org")."""
+        start, end, word = words[i]
+        if not self._surname_like(word.lower()):
             return False
-        return cues.person_before(text, start)
+        if cues.email_after(text, end):
+            return True
+        two_words = (
+            i + 1 < len(words)
+            and text[end : words[i + 1][0]] == " "
+            and self._surname_like(words[i + 1][2].lower())
+            and cues.email_after(text, words[i + 1][1])
+        )
+        return two_words or (not capital and cues.person_before(text, start))
 
     def _after_title(self, text: str, words: list[Word], i: int) -> bool:
         if i == 0:
