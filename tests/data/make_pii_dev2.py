@@ -33,21 +33,10 @@ LOCALES = [
     "en_NZ", "en_CA", "en_PH", "en_KE", "es_AR", "es_CL", "fr_CA", "fr_CH", "de_CH", "hr_HR",
     "hu_HU", "sk_SK", "sl_SI", "lt_LT", "tr_TR", "id_ID", "no_NO",
 ]  # fmt: skip
-# Faker invents English-looking towns ("West Davidmouth") in some locales: places come
-# only from those with real town names, countries from the English list.
-CITY_LOCALES = [
-    "en_NZ",
-    "es_AR",
-    "es_CL",
-    "fr_CH",
-    "de_CH",
-    "hr_HR",
-    "hu_HU",
-    "sk_SK",
-    "sl_SI",
-    "id_ID",
-    "no_NO",
-]
+# Faker invents towns in many locales ("West Davidmouth", "Brahier-sur-Gubéran",
+# "Kristinsjøen"): places come only from locales that draw from a list of real towns
+# (Hungarian through its real-town method), countries from the English list.
+CITY_LOCALES = ["es_AR", "es_CL", "de_CH", "hr_HR", "sk_SK", "sl_SI", "id_ID", "hu_HU"]
 PHONE_LOCALES = [
     "en_NZ", "en_CA", "fr_CH", "de_CH", "hu_HU", "sk_SK", "tr_TR", "no_NO", "es_AR", "es_CL",
     "sl_SI", "hr_HR",
@@ -223,7 +212,8 @@ class Maker:
 
     def location(self) -> str:
         if self.rng.random() < 0.75:
-            return str(self.faker(CITY_LOCALES).city())
+            faker = self.faker(CITY_LOCALES)
+            return str(faker.real_city_name() if faker is self.fakers["hu_HU"] else faker.city())
         return str(self.fakers["en_NZ"].country())
 
     def email_address(self) -> str:
