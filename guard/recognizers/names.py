@@ -336,6 +336,10 @@ class GazetteerRecognizer(EntityRecognizer):
         index = 0
         while index < len(words):
             word = words[index][2]
+            if self._unknown_foreign_place(text, words[index]):
+                results.append(RecognizerResult("LOCATION", words[index][0], words[index][1], 0.6))
+                index += 1
+                continue
             longest = self._longest_place(word.lower())
             if longest > 1 or (longest and not (word.islower() and word in self._gaz.everyday)):
                 size = self._place_at(text, words, index, longest)
@@ -349,6 +353,19 @@ class GazetteerRecognizer(EntityRecognizer):
             else:
                 index += 1
         return results
+
+    def _unknown_foreign_place(self, text: str, word: Word) -> bool:
+        """A lower-case word in no list, spelt with letters English does not use, after
+        "in", "from", "near" or "via": a town the lists do not know ("via ožďany"). English
+        words and product names are ASCII, so they never qualify."""
+        start, _, value = word
+        if value.isascii() or not value.islower() or len(value) < 3:
+            return False
+        if self._gaz.knows(value) or value in self._gaz.everyday:
+            return False
+        return (
+            cues.place_before(text, start, strict=True) or text[max(0, start - 4) : start].lower() == "via "
+        )
 
     def _proper_word(self, low: str) -> bool:
         return self._gaz.strength(low) == 2 and low not in self._gaz.everyday

@@ -47,6 +47,8 @@ class SpacyNerRecognizer(EntityRecognizer):
         results = []
         for ent in nlp_artifacts.entities:
             entity = LABELS.get(ent.label_)
+            if entity == "ORGANIZATION" and self._org_is_place(text, ent.start_char, ent.text):
+                entity = "LOCATION"
             if entity is None or entity not in entities:
                 continue
             tokens = list(ent)
@@ -61,6 +63,15 @@ class SpacyNerRecognizer(EntityRecognizer):
                 entity = self._relabel(text, start, end, entity)
                 results.append(RecognizerResult(entity, start, end, SCORES[entity]))
         return results
+
+    def _org_is_place(self, text: str, start: int, value: str) -> bool:
+        """The small model reads an unknown town after "from" or "in" as an organisation
+        ("someone from Šambron"); one word after such a preposition is a place unless it
+        is a product or an everyday word."""
+        low = value.lower()
+        if " " in low or low in self._gaz.products or low in self._gaz.everyday or low in self._stop_terms:
+            return False
+        return not value.isupper() and cues.place_before(text, start, strict=True)
 
     def _filler(self, low: str) -> bool:
         """A word the small model swallows into a name: "Is Auvergne", "Hi Sarah", "Draft"."""

@@ -47,8 +47,10 @@ _CONTEXT = re.compile(
     re.IGNORECASE,
 )
 # One-letter labels of a signature or a card ("m: 07 731 5495", "T: ...", "| c: ..."): only
-# right before the number, and only with the colon.
-_LETTER_LABEL = re.compile(r"(?:^|[\s|(,;/])[mtpcwhod]\s?:\s*$", re.IGNORECASE)
+# right before the number, and with a colon unless the label starts the line.
+_LETTER_LABEL = re.compile(
+    r"(?:(?:^|[\s|(,;/])[mtpcwhod]\s?:|(?:^|\n)[ \t]*[mtpc]\.?[ \t])\s*$", re.IGNORECASE
+)  # "m: 07 731 5495" anywhere, "m 0425-742 9478" at the start of a line
 _CONTEXT_WINDOW = 40
 MIN_DIGITS, MAX_DIGITS = 7, 15
 
