@@ -73,6 +73,16 @@ def determiner_before(text: str, start: int) -> bool:
     return _DETERMINER.search(text, max(0, start - 8), start) is not None
 
 
+# Verbs of saying after a name: "> Ana Ruiz wrote:", "martaka utama said the ...".
+_SPEAKER_AFTER = re.compile(
+    r",?\s+(?:wrote|writes|said|says|replied|replies|mentioned|asked|texted|emailed)\b"
+)
+
+
+def speaker_after(text: str, end: int) -> bool:
+    return _SPEAKER_AFTER.match(text, end) is not None
+
+
 _EMAIL_AFTER = re.compile(r"\s*[<(\[]?\s*[\w.%+'-]+@[\w-]+\.")
 
 

@@ -285,17 +285,20 @@ class GazetteerRecognizer(EntityRecognizer):
 
     def _cued(self, text: str, words: list[Word], i: int, capital: bool) -> bool:
         """An unknown word after "thanks", "ask", "text" ... (lower case: the model finds
-        capitalised ones), or right before an e-mail address ("add Terézia ana@x.org")."""
+        capitalised ones), or right before an e-mail address ("add Terézia ana@x.org") or
+        a verb of saying ("martaka utama said", "> Ana Ruiz wrote:")."""
         start, end, word = words[i]
         if not self._surname_like(word.lower()):
             return False
-        if cues.email_after(text, end):
+        if cues.email_after(text, end) or cues.speaker_after(text, end):
             return True
+        nxt = words[i + 1] if i + 1 < len(words) else None
         two_words = (
-            i + 1 < len(words)
-            and text[end : words[i + 1][0]] == " "
-            and self._surname_like(words[i + 1][2].lower())
-            and cues.email_after(text, words[i + 1][1])
+            nxt is not None
+            and text[end : nxt[0]] == " "
+            and nxt[2][0].isupper() == capital
+            and self._surname_like(nxt[2].lower())
+            and (cues.email_after(text, nxt[1]) or cues.speaker_after(text, nxt[1]))
         )
         return two_words or (not capital and cues.person_before(text, start))
 
