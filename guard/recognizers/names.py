@@ -73,7 +73,7 @@ class Gazetteer:
     verbs_after_names: frozenset[str]  # "david said": not a surname
     ner_stop_terms: frozenset[str]
     products: frozenset[str] = frozenset()  # product words that are no given name: no person or place
-    calendar: frozenset[str] = frozenset()  # months and seasons that are also names: never a place
+    calendar: frozenset[str] = frozenset()  # months, seasons, languages that are also names: no place
     _proper: Words = field(default_factory=Words, repr=False, compare=False)
 
     @classmethod
@@ -116,7 +116,7 @@ class Gazetteer:
             verbs_after_names=frozenset(raw["verbs_after_names"]),
             ner_stop_terms=frozenset(raw["ner_stop_terms"]),
             products=products_only,
-            calendar=frozenset(raw["calendar_names"]),
+            calendar=frozenset({*raw["calendar_names"], *raw["not_places"]}),
         )
 
     def __post_init__(self) -> None:
@@ -422,7 +422,7 @@ class GazetteerRecognizer(EntityRecognizer):
         if key in self._gaz.never or key in self._gaz.not_cued_name_words or key in self._gaz.products:
             return False  # "in May", "The office", "at Google"
         if key in self._gaz.calendar:
-            return False  # "in August"
+            return False  # "in August", "English Breakfast"
         strength = self._gaz.strength(key)
         if strength == 0:
             # A big city no English word spells ("Corrientes") needs only its capital.
