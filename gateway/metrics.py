@@ -188,7 +188,10 @@ class Metrics:
             },
         )
         self._duration = self._loop_histogram(
-            "request_duration_seconds", "Whole request, as the client sees it.", route, REQUEST_BUCKETS
+            "request_duration_seconds",
+            "Whole request, as the client sees it, by route and model.",
+            {"route": self._route, "model": self._models},
+            REQUEST_BUCKETS,
         )
         self._ttft = self._loop_histogram(
             "time_to_first_token_seconds",
@@ -313,6 +316,7 @@ class Metrics:
         for family in (self._requests, self._tokens, self._cost, self._upstream):
             family.forget()
         self._ttft.forget()
+        self._duration.forget()
 
     # -- the request path --------------------------------------------------------------------
 
@@ -335,7 +339,7 @@ class Metrics:
             if len(self._request_cache) < 4096:
                 self._request_cache[key] = counter
         counter.inc()
-        self._duration.observe((route,), duration_s)
+        self._duration.observe((route, model), duration_s)
         self._overhead.observe((route,), overhead_s)
 
     def observe_stage(self, stage: str, seconds: float) -> None:

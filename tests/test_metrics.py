@@ -52,8 +52,9 @@ def test_observe_request(metrics: Metrics) -> None:
     labels = {**REQUEST, "model": "gpt-4o", "role": "finance"}
     assert value(metrics, "skein_requests_total", **labels) == 2
     route = {"route": "/v1/chat/completions"}
-    assert value(metrics, "skein_request_duration_seconds_count", **route) == 2
-    assert value(metrics, "skein_request_duration_seconds_sum", **route) == pytest.approx(0.4)
+    by_model = {**route, "model": "gpt-4o"}
+    assert value(metrics, "skein_request_duration_seconds_count", **by_model) == 2
+    assert value(metrics, "skein_request_duration_seconds_sum", **by_model) == pytest.approx(0.4)
     assert value(metrics, "skein_overhead_seconds_bucket", **route, le="0.001") == 2
     assert value(metrics, "skein_overhead_seconds_bucket", **route, le="0.0005") == 0
 
@@ -234,7 +235,7 @@ def test_role_sets_are_capped() -> None:
 
 def test_request_latency_resolves_a_quarter_millisecond(metrics: Metrics) -> None:
     metrics.observe_request("/r", "deny", "invalid_token", None, None, 0.0002, 0.0002, 401)
-    assert value(metrics, "skein_request_duration_seconds_bucket", route="/r", le="0.00025") == 1
+    assert value(metrics, "skein_request_duration_seconds_bucket", route="/r", model=NONE, le="0.00025") == 1
 
 
 def test_time_to_first_token(metrics: Metrics) -> None:
