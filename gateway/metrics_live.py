@@ -14,7 +14,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 # The fail-open features (gateway/state/redis_client.py), present at zero from the start so
 # that rate() and the alerts see them before the first failure.
-STATE_FEATURES = ("budgets", "budgets_settle", "idempotency", "rate_limits")
+STATE_FEATURES = ("budgets", "budgets_settle", "idempotency", "rate_limits", "usage_snapshot")
 
 
 class LiveCollector(Collector):
