@@ -261,6 +261,7 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         profile=profile,
         idempotency=state.idempotency,
         recorder=recorder,
+        tracing=tracing,
     )
     return Gateway(
         mcp=_mcp_pipelines(

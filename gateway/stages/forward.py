@@ -55,8 +55,8 @@ class Forward(Stage):
         call.trail.upstream_status = status
         if call.trace is not None and not call.upstream.is_stream:
             call.trace.upstream_answered()  # the span ends here, its usage is read later
-        self._metrics.observe_upstream(route.upstream.name, call.trail.upstream_seconds)
-        if status >= 500:
+        self._metrics.observe_upstream(route.upstream.name, call.trail.upstream_seconds, route.model)
+        if status >= 400:  # its 429s too: the provider refused, the call failed
             self._metrics.count_upstream_error(route.upstream.name, f"status_{status}")
 
     async def leave(self, call: Call) -> None:
