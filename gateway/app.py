@@ -72,6 +72,7 @@ from gateway.stages.mcp_read import ReadMcp
 from gateway.stages.mcp_session import McpSessionStage
 from gateway.stages.mcp_target import McpTarget
 from gateway.stages.profile import Profile
+from gateway.stages.recovery import Recovery
 from gateway.stages.route import RouteCall
 from gateway.state.shared import open_state
 from gateway.upstream.base import Upstream
@@ -210,7 +211,7 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
             RouteCall(upstreams, fallback),
             Admit(state),
             Mask(guard),
-            Forward(metrics, usage),
+            Forward(metrics, usage, Recovery(settings.routing, upstreams, metrics)),
         ],
         answers.respond,
         answers.error,

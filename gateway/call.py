@@ -56,6 +56,7 @@ class Call:
     body: dict[str, Any] = field(default_factory=dict)
     bundle: ActiveBundle | None = None
     route: Route | None = None
+    policy_input: dict[str, Any] | None = None  # what decide asked policy (fallbacks ask again)
     reservation: Reservation | None = None
     claim: Claim | None = None
     replay: StoredResponse | None = None  # set by the idempotency stage: answer with this

@@ -163,6 +163,11 @@ class Metrics:
         )
         errors = {"provider": provider, "reason": self._reason}
         self._upstream_errors = self._counter("upstream_errors", "Failed upstream calls.", errors)
+        self._attempts = self._counter(
+            "upstream_attempts",
+            "Upstream attempts (retries, fallbacks) by model and outcome (ok, status_<code>, a reason).",
+            {"model": self._models, "outcome": LabelBound(self._cap)},
+        )
 
     def _define_usage_metrics(self) -> None:
         by_model = {"model": self._models, "role": self._roles}
@@ -274,7 +279,8 @@ class Metrics:
         self._models.set_known(models)
         self._roles.set_known(roles)
         self._request_cache.clear()
-        for family in (self._requests, self._tokens, self._cost, self._tasks, self._downshifts):
+        families = (self._requests, self._tokens, self._cost, self._tasks, self._downshifts, self._attempts)
+        for family in families:
             family.forget()
 
     # -- the request path --------------------------------------------------------------------
@@ -309,6 +315,9 @@ class Metrics:
 
     def observe_upstream(self, provider: str, seconds: float) -> None:
         self._upstream.child(provider).observe(seconds)
+
+    def count_attempt(self, model: str, outcome: str) -> None:
+        self._attempts.child(model, outcome).inc()
 
     def count_upstream_error(self, provider: str, reason: str) -> None:
         self._upstream_errors.child(provider, reason).inc()

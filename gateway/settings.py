@@ -194,6 +194,25 @@ class ProviderSettings(_Strict):
     max_event_bytes: int = Field(1024 * 1024, gt=0)
 
 
+class RoutingSettings(_Strict):
+    """Retries and fallbacks in the forward path (docs/routing.md).
+
+    A failed attempt (429, a 5xx, a connection error or a timeout before the answer's head)
+    is retried on the same model after a backoff (or the provider's Retry-After), then the
+    call falls back to the model's alternatives in order. Every alternative is decided by
+    policy again as if the caller had named it: a model or provider the caller may not use
+    is skipped, so a fallback never crosses the caller's policy. Off by default (no retries,
+    no fallbacks): a failing provider's answer reaches the caller as before.
+    """
+
+    retries: int = Field(0, ge=0, le=10)  # further attempts on one model after its first fails
+    backoff_seconds: float = Field(0.25, ge=0)  # the first wait; doubled per retry, with jitter
+    max_backoff_seconds: float = Field(4.0, ge=0)
+    max_retry_after_seconds: float = Field(10.0, ge=0)  # a longer Retry-After: fall back, do not wait
+    deadline_seconds: float = Field(30.0, gt=0)  # no attempt starts later than this after the first
+    fallbacks: dict[str, tuple[str, ...]] = {}  # catalog model -> alternatives, in order
+
+
 class SecondOpinionSettings(_Strict):
     """A local Ollama model asked for names the spaCy model missed (docs/guard.md)."""
 
@@ -356,6 +375,7 @@ class Settings(_Strict):
     policy: PolicySettings = PolicySettings()
     bundle: BundleSettings = BundleSettings()
     providers: dict[str, ProviderSettings] = {}
+    routing: RoutingSettings = RoutingSettings()
     audit: AuditSettings = AuditSettings()
     guard: GuardSettings = GuardSettings()
     state: StateSettings = StateSettings()
