@@ -15,6 +15,7 @@ Two rules keep ``/metrics`` cheap and bounded:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Generic, Literal, TypeVar
 
@@ -29,6 +30,7 @@ from prometheus_client import (
 )
 
 from gateway.metrics_loop import LoopHistogram
+from gateway.upstream.breaker import STATE_VALUES, Breaker, Breakers
 from signing.schema import TASKS
 
 OTHER = "other"
@@ -372,6 +374,19 @@ class Metrics:
         self._queue_depth.set_function(depth)
         self._spool_bytes.set_function(spool_bytes)
 
+    def watch_breakers(self, breakers: Breakers) -> None:
+        """Each deployment's breaker as a gauge read at scrape time (0 closed, 1 half-open, 2 open)."""
+        if not breakers.by_name:
+            return
+        gauge = Gauge(
+            "skein_breaker_state",
+            "Circuit breaker of each deployment: 0 closed, 1 half-open, 2 open.",
+            ("deployment",),
+            registry=self.registry,
+        )
+        for name, breaker in breakers.by_name.items():
+            gauge.labels(name).set_function(functools.partial(_breaker_value, breaker))
+
     def watch_dependency(self, dependency: Dependency, up: Callable[[], bool]) -> None:
         self._dependency_up.labels(dependency).set_function(lambda: 1.0 if up() else 0.0)
 
@@ -405,3 +420,7 @@ class Metrics:
             names.update(family.name + suffix for suffix in _SAMPLE_SUFFIXES.get(family.type, ("",)))
             names.update(sample.name for sample in family.samples)
         return frozenset(names)
+
+
+def _breaker_value(breaker: Breaker) -> float:
+    return STATE_VALUES[breaker.state()]

@@ -22,6 +22,7 @@ from gateway.settings import Settings
 from gateway.state.shared import SharedState
 from gateway.state.usage import UsageStore
 from gateway.upstream.base import Upstream
+from gateway.upstream.breaker import Breakers
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +55,4 @@ class Gateway:
     state: SharedState | None = None  # Redis: budgets, rate limits, idempotency (None: memory)
     controller_api: ControllerApi | None = None  # /api/v1: one pipeline per operation
     mesh: AgentMesh | None = None  # the agent mesh MCP server (/internal/mcp/agent_mesh)
+    breakers: Breakers | None = None  # per-deployment circuit breakers (routing.breaker_failures)

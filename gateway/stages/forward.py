@@ -14,9 +14,10 @@ from gateway.call import Call
 from gateway.errors import GatewayError
 from gateway.metrics import Metrics
 from gateway.stages.base import Stage
-from gateway.stages.recovery import Recovery, observe_attempt, retryable
+from gateway.stages.recovery import Recovery, circuit_open, observe_attempt, retryable
 from gateway.state.usage import UsageStore
 from gateway.upstream.base import UpstreamRequest, UpstreamResponse
+from gateway.upstream.breaker import Breaker, Breakers
 from gateway.upstream.retry import RETRYABLE_STATUSES
 
 _HEADER_VALUE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,255}")
@@ -25,11 +26,18 @@ _HEADER_VALUE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,255}")
 class Forward(Stage):
     name = "forward"
 
-    def __init__(self, metrics: Metrics, usage: UsageStore, recovery: Recovery | None = None) -> None:
+    def __init__(
+        self,
+        metrics: Metrics,
+        usage: UsageStore,
+        recovery: Recovery | None = None,
+        breakers: Breakers | None = None,
+    ) -> None:
         self._metrics = metrics
         self._usage = usage
         # Retries and fallbacks (docs/routing.md); None or disabled: a failure is the answer.
         self._recovery = recovery if recovery is not None and recovery.enabled else None
+        self._breakers = breakers or Breakers((), 0, 0)
 
     async def enter(self, call: Call) -> None:
         route, view, dialect = call.route, call.view, call.dialect
@@ -44,21 +52,27 @@ class Forward(Stage):
         }
         request = UpstreamRequest(dialect, body, view.stream, headers)
         started = perf_counter()
-        try:
-            upstream = await route.upstream.send(request)
-        except GatewayError as exc:
-            if self._recovery is None or not retryable(exc):
-                call.trail.upstream_seconds += perf_counter() - started
-                observe_attempt(self._metrics, route, exc)
-                raise
-            upstream = await self._recover(call, request, exc, started)
+        breaker = self._breakers.get(route.upstream.name)  # None: breakers are off
+        if breaker is not None and not breaker.allows():
+            upstream = await self._recover(call, request, circuit_open(route, breaker), started)
         else:
-            if upstream.status < 400:  # the happy path: one counter, nothing else
-                self._metrics.count_attempt(route.model, "ok")
-            elif self._recovery is not None and upstream.status in RETRYABLE_STATUSES:
-                upstream = await self._recover(call, request, upstream, started)
+            try:
+                upstream = await route.upstream.send(request)
+            except GatewayError as exc:
+                if breaker is not None and retryable(exc):
+                    breaker.failed()
+                if self._recovery is None or not retryable(exc):
+                    call.trail.upstream_seconds += perf_counter() - started
+                    observe_attempt(self._metrics, route, exc)
+                    raise
+                upstream = await self._recover(call, request, exc, started)
             else:
-                observe_attempt(self._metrics, route, upstream)
+                if upstream.status < 400:  # the happy path: a counter, and the breaker if any
+                    self._metrics.count_attempt(route.model, "ok")
+                    if breaker is not None:
+                        breaker.succeeded()
+                else:
+                    upstream = await self._failed(call, request, upstream, started, breaker)
         call.upstream = upstream
         call.trail.upstream_seconds += perf_counter() - started
         call.trail.upstream_status = upstream.status
@@ -66,11 +80,37 @@ class Forward(Stage):
             call.trail.provider or route.upstream.name, call.trail.upstream_seconds
         )
 
+    async def _failed(
+        self,
+        call: Call,
+        request: UpstreamRequest,
+        answer: UpstreamResponse,
+        started: float,
+        breaker: Breaker | None,
+    ) -> UpstreamResponse:
+        """An error answer: retried when it may be, else it is the answer."""
+        assert call.route is not None
+        if answer.status not in RETRYABLE_STATUSES:
+            if breaker is not None:
+                breaker.succeeded()  # the provider answered: it is up, the request was refused
+            observe_attempt(self._metrics, call.route, answer)
+            return answer
+        if breaker is not None:
+            breaker.failed()
+        if self._recovery is None:
+            observe_attempt(self._metrics, call.route, answer)
+            return answer
+        return await self._recover(call, request, answer, started)
+
     async def _recover(
         self, call: Call, request: UpstreamRequest, failure: UpstreamResponse | GatewayError, started: float
     ) -> UpstreamResponse:
         """The failure path: retries and fallbacks; the time spent waiting counts as upstream time."""
-        assert self._recovery is not None
+        if self._recovery is None:  # only an open breaker gets here without recovery
+            assert isinstance(failure, GatewayError) and call.route is not None
+            observe_attempt(self._metrics, call.route, failure)
+            call.trail.upstream_seconds += perf_counter() - started
+            raise failure
         try:
             return await self._recovery.recover(call, request, failure, started, perf_counter() - started)
         except GatewayError:

@@ -25,18 +25,22 @@ fallbacks into ``resource.fallbacks_skipped`` with the policy's reason.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from time import perf_counter
 from typing import Any
 
 from gateway.call import Call, Route
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, Unavailable
 from gateway.metrics import Metrics
 from gateway.settings import RoutingSettings
 from gateway.stages.guardrails import model_decision_problem
+from gateway.upstream.balance import Balancer
 from gateway.upstream.base import Upstream, UpstreamRequest, UpstreamResponse
+from gateway.upstream.breaker import Breaker, Breakers
 from gateway.upstream.retry import (
+    CIRCUIT_OPEN,
     RETRYABLE_REASONS,
     RETRYABLE_STATUSES,
     backoff_seconds,
@@ -68,6 +72,16 @@ def retryable(result: Failure) -> bool:
     return result.status in RETRYABLE_STATUSES
 
 
+def circuit_open(route: Route, breaker: Breaker) -> GatewayError:
+    """The answer for a call whose deployment's breaker is open (nothing was sent)."""
+    wait = max(1, math.ceil(breaker.retry_after()))
+    return Unavailable(
+        f"provider {route.upstream.name!r} is failing: its circuit breaker is open for {wait} s",
+        reason=CIRCUIT_OPEN,
+        headers={"retry-after": str(wait)},
+    )
+
+
 class Recovery:
     def __init__(
         self,
@@ -75,15 +89,19 @@ class Recovery:
         upstreams: Mapping[str, Upstream],
         metrics: Metrics,
         *,
+        breakers: Breakers | None = None,
+        balancer: Balancer | None = None,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
         self._settings = settings
         self._upstreams = upstreams
         self._metrics = metrics
+        self._breakers = breakers or Breakers((), 0, 0)
+        self._balancer = balancer
         self._sleep = sleep
         self._rng = rng or random.Random()
-        self.enabled = settings.retries > 0 or bool(settings.fallbacks)
+        self.enabled = settings.retries > 0 or bool(settings.fallbacks) or bool(settings.deployments)
 
     async def recover(
         self, call: Call, request: UpstreamRequest, failure: Failure, started: float, seconds: float
@@ -97,7 +115,7 @@ class Recovery:
         observe_attempt(self._metrics, route, failure)
         call.trail.resource["attempts"] = attempts
         deadline = started + self._settings.deadline_seconds
-        routes = self._fallbacks(call, {route.model})
+        routes = self._routes(call, route)
         retry = 0
         while True:
             wait = self._wait(failure, retry)
@@ -108,43 +126,62 @@ class Recovery:
                 following = await anext(routes, None)
                 if following is None:
                     break
+                if following.model != route.model:
+                    request = self._request(call, following, request)
                 route, retry = following, 0
-                request = self._request(call, route, request)
             if perf_counter() >= deadline:
                 break
             began = perf_counter()
-            try:
-                result: Failure = await route.upstream.send(request)
-            except GatewayError as exc:
-                result = exc
+            failure = await self.send(route, request)
             last = route
-            attempts.append(_attempt(route, result, perf_counter() - began))
-            observe_attempt(self._metrics, route, result)
-            if not retryable(result):
-                failure = result
+            attempts.append(_attempt(route, failure, perf_counter() - began))
+            observe_attempt(self._metrics, route, failure)
+            if not retryable(failure):
                 break
-            failure = result
         self._served(call, last)
         if isinstance(failure, GatewayError):
             raise failure
         return failure
 
+    async def send(self, route: Route, request: UpstreamRequest) -> Failure:
+        """One attempt, through the deployment's breaker (which hears how it went)."""
+        breaker = self._breakers.get(route.upstream.name)
+        if breaker is not None and not breaker.allows():
+            return circuit_open(route, breaker)
+        result: Failure
+        try:
+            result = await route.upstream.send(request)
+        except GatewayError as exc:
+            result = exc
+        if breaker is not None:
+            if retryable(result):
+                breaker.failed()
+            else:
+                breaker.succeeded()
+        return result
+
     def _wait(self, failure: Failure, retry: int) -> float | None:
-        """How long to wait before retrying the same model, or None to move on."""
+        """How long to wait before retrying the same deployment, or None to move on."""
         settings = self._settings
         if retry >= settings.retries:
             return None
-        if isinstance(failure, UpstreamResponse):
+        if isinstance(failure, GatewayError):
+            if failure.reason == CIRCUIT_OPEN:
+                return None  # it will not be closed in a backoff's time
+        else:
             asked = retry_after_seconds(failure.headers)
             if asked is not None:
                 return asked if asked <= settings.max_retry_after_seconds else None
         return backoff_seconds(retry, settings.backoff_seconds, settings.max_backoff_seconds, self._rng)
 
-    async def _fallbacks(self, call: Call, tried: set[str]) -> AsyncIterator[Route]:
-        """The routes of the served model's fallbacks that policy allows, in order (lazily:
-        policy is asked only once the previous route failed)."""
-        assert call.route is not None
-        for model in self._settings.fallbacks.get(call.route.model, ()):
+    async def _routes(self, call: Call, primary: Route) -> AsyncIterator[Route]:
+        """Where to go next, in order: the model's other deployments, then each fallback model
+        that policy allows (with its deployments). Lazily: policy is asked for a fallback only
+        once everything before it failed."""
+        for upstream in primary.alternatives:
+            yield Route(primary.model, primary.info, upstream)
+        tried = {primary.model}
+        for model in self._settings.fallbacks.get(primary.model, ()):
             if model in tried:
                 continue
             tried.add(model)
@@ -155,6 +192,8 @@ class Recovery:
                 continue
             tried.add(route.model)
             yield route
+            for upstream in route.alternatives:
+                yield Route(route.model, route.info, upstream)
 
     async def _fallback_route(self, call: Call, model: str) -> tuple[Route | None, str | None]:
         """The route policy allows for ``model`` as the caller's model, or why there is none."""
@@ -175,10 +214,16 @@ class Recovery:
             return None, "approval_required"
         if decision.guard != call.decision.guard:  # the body was masked for the first decision
             return None, "guard_differs"
-        upstream = self._upstreams.get(served_info.provider)
-        if upstream is None or not upstream.speaks(call.dialect.family):
+        family = call.dialect.family
+        placed: tuple[Upstream, ...] = ()
+        if self._balancer is not None and served in self._balancer:
+            placed = tuple(u for u in self._balancer.order(served, served_info.provider) if u.speaks(family))
+        if not placed:
+            upstream = self._upstreams.get(served_info.provider)
+            placed = (upstream,) if upstream is not None and upstream.speaks(family) else ()
+        if not placed:
             return None, "provider_not_configured"
-        return Route(served, served_info, upstream), None
+        return Route(served, served_info, placed[0], placed[1:]), None
 
     def _request(self, call: Call, route: Route, previous: UpstreamRequest) -> UpstreamRequest:
         """The same masked body, addressed to another model (its provider's own name for it)."""

@@ -15,7 +15,10 @@ from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-RETRYABLE_REASONS = frozenset({"upstream_unreachable", "upstream_reset", "upstream_timeout"})
+RETRYABLE_REASONS = frozenset(
+    {"upstream_unreachable", "upstream_reset", "upstream_timeout", "upstream_circuit_open"}
+)
+CIRCUIT_OPEN = "upstream_circuit_open"  # not sent at all: the deployment's breaker is open
 _MAX_DIGITS = 9  # a Retry-After beyond ~30 years is a broken header, not a plan
 
 
