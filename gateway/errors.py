@@ -27,7 +27,8 @@ Hierarchy::
     │   │                          upstream_response_too_large, upstream_event_too_large
     │   └── UpstreamTimeout   504  upstream_timeout
     └── Unavailable           503  no_bundle, policy_engine_error, guard_unavailable,
-                                   too_many_connections (with Retry-After), ...
+                                   too_many_connections (with Retry-After),
+                                   upstream_circuit_open (with Retry-After), ...
 
 The connection-level codes (``malformed_http``, ``header_timeout``, ``body_timeout``,
 ``headers_too_large``, ``too_many_headers``, ``too_many_connections``) are answered by the
