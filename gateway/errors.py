@@ -11,7 +11,8 @@ Every failure a caller can see is a ``GatewayError`` with three stable parts:
 Hierarchy::
 
     GatewayError
-    ├── BadRequest            400  malformed_json, missing_model, invalid_request, invalid_task, malformed_http, ...
+    ├── BadRequest            400  malformed_json, missing_model, invalid_request, malformed_http,
+    │   │                          invalid_task, ...
     │   ├── UnsupportedMedia  415  unsupported_content_type
     │   ├── PayloadTooLarge   413  body_too_large
     │   ├── RequestTimeout    408  header_timeout, body_timeout (the client was too slow)
