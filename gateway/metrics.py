@@ -19,6 +19,7 @@ Two rules keep ``/metrics`` cheap and bounded:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Generic, Literal, TypeVar
 
@@ -33,6 +34,7 @@ from prometheus_client import (
 )
 
 from gateway.metrics_loop import LoopHistogram
+from gateway.upstream.breaker import STATE_VALUES, Breaker, Breakers
 from signing.schema import TASKS
 
 OTHER = "other"
@@ -223,6 +225,11 @@ class Metrics:
         )
         errors = {"provider": provider, "reason": self._reason}
         self._upstream_errors = self._counter("upstream_errors", "Failed upstream calls.", errors)
+        self._attempts = self._counter(
+            "upstream_attempts",
+            "Upstream attempts (retries, fallbacks) by model and outcome (ok, status_<code>, a reason).",
+            {"model": self._models, "outcome": LabelBound(self._cap)},
+        )
 
     def _define_usage_metrics(self) -> None:
         by_model = {"model": self._models, "role": self._roles}
@@ -361,14 +368,16 @@ class Metrics:
         self._models.set_known(models)
         self._roles.set_known(roles)
         self._request_cache.clear()
-        for family in (
+        families = (
             self._requests,
             self._tokens,
             self._cost,
             self._upstream,
             self._tasks,
             self._downshifts,
-        ):
+            self._attempts,
+        )
+        for family in families:
             family.forget()
         self._ttft.forget()
         self._duration.forget()
@@ -410,6 +419,9 @@ class Metrics:
 
     def observe_ttft(self, model: str | None, seconds: float) -> None:
         self._ttft.observe((model,), seconds)
+
+    def count_attempt(self, model: str, outcome: str) -> None:
+        self._attempts.child(model, outcome).inc()
 
     def count_upstream_error(self, provider: str, reason: str) -> None:
         self._upstream_errors.child(provider, reason).inc()
@@ -464,6 +476,19 @@ class Metrics:
         self._queue_depth.set_function(depth)
         self._spool_bytes.set_function(spool_bytes)
 
+    def watch_breakers(self, breakers: Breakers) -> None:
+        """Each deployment's breaker as a gauge read at scrape time (0 closed, 1 half-open, 2 open)."""
+        if not breakers.by_name:
+            return
+        gauge = Gauge(
+            "skein_breaker_state",
+            "Circuit breaker of each deployment: 0 closed, 1 half-open, 2 open.",
+            ("deployment",),
+            registry=self.registry,
+        )
+        for name, breaker in breakers.by_name.items():
+            gauge.labels(name).set_function(functools.partial(_breaker_value, breaker))
+
     def watch_dependency(self, dependency: Dependency, up: Callable[[], bool]) -> None:
         self._dependency_up.labels(dependency).set_function(lambda: 1.0 if up() else 0.0)
 
@@ -497,3 +522,7 @@ class Metrics:
             names.update(family.name + suffix for suffix in _SAMPLE_SUFFIXES.get(family.type, ("",)))
             names.update(sample.name for sample in family.samples)
         return frozenset(names)
+
+
+def _breaker_value(breaker: Breaker) -> float:
+    return STATE_VALUES[breaker.state()]
