@@ -77,10 +77,13 @@ from gateway.stages.mcp_read import ReadMcp
 from gateway.stages.mcp_session import McpSessionStage
 from gateway.stages.mcp_target import McpTarget
 from gateway.stages.profile import Profile
+from gateway.stages.recovery import Recovery
 from gateway.stages.route import RouteCall
 from gateway.state.shared import open_state
 from gateway.telemetry import Tracing, open_tracing
+from gateway.upstream.balance import Balancer
 from gateway.upstream.base import Upstream
+from gateway.upstream.breaker import Breakers
 from gateway.upstream.echo import ECHO, EchoUpstream
 from gateway.upstream.http import HttpUpstream, new_pool
 from guard import Guard
@@ -187,6 +190,12 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         upstreams[name] = EchoUpstream() if provider.dialect == ECHO else HttpUpstream(name, provider, pool)
     # With no provider configured at all, the echo provider answers every model (quickstart).
     fallback = None if settings.providers else EchoUpstream()
+    # Deployments, breakers, retries and fallbacks (docs/routing.md).
+    routing = settings.routing
+    breakers = Breakers(settings.providers, routing.breaker_failures, routing.breaker_cooldown_seconds)
+    metrics.watch_breakers(breakers)
+    balancer = Balancer(routing, upstreams, settings.providers, breakers) if routing.deployments else None
+    recovery = Recovery(routing, upstreams, metrics, breakers=breakers, balancer=balancer)
 
     if guard is None and settings.guard.enabled:
         guard = build_guard(settings.guard, settings.state_dir)
@@ -224,10 +233,10 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
             Idempotency(state),
             profile,
             decide,
-            RouteCall(upstreams, fallback),
+            RouteCall(upstreams, fallback, balancer),
             Admit(state),
             Mask(guard),
-            Forward(metrics, usage),
+            Forward(metrics, usage, recovery, breakers),
         ],
         answers.respond,
         answers.error,
@@ -261,6 +270,7 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         profile=profile,
         idempotency=state.idempotency,
         recorder=recorder,
+        tracing=tracing,
     )
     return Gateway(
         mcp=_mcp_pipelines(
@@ -288,6 +298,7 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         bundles=bundles,
         audit=audit,
         upstreams=upstreams,
+        breakers=breakers,
         usage=usage,
         instance_id=instance_id,
         model_call=model_call,

@@ -31,6 +31,7 @@ class Route:
     model: str
     info: CatalogModel
     upstream: Upstream
+    alternatives: tuple[Upstream, ...] = ()  # the model's other deployments, for retries
 
     @property
     def upstream_model(self) -> str:
@@ -57,6 +58,8 @@ class Call:
     body: dict[str, Any] = field(default_factory=dict)
     bundle: ActiveBundle | None = None
     route: Route | None = None
+    placed: str | None = None  # the deployment this call counts as in flight on (balancer)
+    policy_input: dict[str, Any] | None = None  # what decide asked policy (fallbacks ask again)
     reservation: Reservation | None = None
     claim: Claim | None = None
     replay: StoredResponse | None = None  # set by the idempotency stage: answer with this

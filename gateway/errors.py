@@ -11,7 +11,8 @@ Every failure a caller can see is a ``GatewayError`` with three stable parts:
 Hierarchy::
 
     GatewayError
-    ├── BadRequest            400  malformed_json, missing_model, invalid_request, malformed_http, ...
+    ├── BadRequest            400  malformed_json, missing_model, invalid_request, malformed_http,
+    │   │                          invalid_task, ...
     │   ├── UnsupportedMedia  415  unsupported_content_type
     │   ├── PayloadTooLarge   413  body_too_large
     │   ├── RequestTimeout    408  header_timeout, body_timeout (the client was too slow)
@@ -27,7 +28,8 @@ Hierarchy::
     │   │                          upstream_response_too_large, upstream_event_too_large
     │   └── UpstreamTimeout   504  upstream_timeout
     └── Unavailable           503  no_bundle, policy_engine_error, guard_unavailable,
-                                   too_many_connections (with Retry-After), ...
+                                   too_many_connections (with Retry-After),
+                                   upstream_circuit_open (with Retry-After), ...
 
 The connection-level codes (``malformed_http``, ``header_timeout``, ``body_timeout``,
 ``headers_too_large``, ``too_many_headers``, ``too_many_connections``) are answered by the

@@ -8,13 +8,18 @@ Two rules keep ``/metrics`` cheap and bounded:
 * label values are bounded: models and roles must be in the set the app declares on bundle
   load (``set_known_labels``), anything else counts as ``other``; free-form labels (route,
   reason, stage, provider, entity...) admit a fixed number of distinct values, then ``other``;
-  a missing value is ``none``;
+  a missing value is ``none``; ``status_class`` is one of ``1xx``..``5xx``;
+* a caller with several roles is counted once, under the set of its roles that the bundle
+  knows, sorted and joined with ``+`` (``developer+finance``): summing over ``role`` gives
+  every call exactly once, and a role's own traffic is ``role=~"(.+\\+)?finance(\\+.+)?"``.
+  Combinations are capped like free-form values (then ``other``);
 * the request path never calls ``labels(...)`` twice for the same values: children are cached
   by the raw label tuple, so an observation is one dict lookup plus the increments.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Generic, Literal, TypeVar
 
@@ -29,13 +34,19 @@ from prometheus_client import (
 )
 
 from gateway.metrics_loop import LoopHistogram
+from gateway.upstream.breaker import STATE_VALUES, Breaker, Breakers
 from signing.schema import TASKS
 
 OTHER = "other"
 NONE = "none"
 
-# Whole requests and upstream calls: milliseconds to minutes (streams run long).
+# Upstream calls: milliseconds to minutes (streams run long).
 SLOW_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+# Whole requests: from a quarter millisecond (a refusal by the gateway alone) to minutes.
+REQUEST_BUCKETS = (0.00025, 0.0005, 0.001, 0.0025, *SLOW_BUCKETS)
+# Time to the first byte of a stream, as the caller sees it.
+TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 # The gateway's own work: the budget is about a millisecond, so resolve below it.
 FAST_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
@@ -98,6 +109,39 @@ class LabelBound:
         return OTHER
 
 
+class RoleSetBound(LabelBound):
+    """Maps a caller's roles (joined with ``+``) onto the sorted set of the known ones, then
+    caps the distinct sets like a free-form label. No known role left: ``other``."""
+
+    __slots__ = ()
+
+    def __call__(self, value: str | None) -> str:
+        if not value:
+            return NONE
+        roles = sorted(set(value.split("+")))
+        if self._known is not None:
+            roles = [role for role in roles if role in self._known]
+            if not roles:
+                return OTHER
+        joined = "+".join(roles)
+        if joined in self._seen or (self._known is not None and joined in self._known):
+            return joined
+        if len(self._seen) < self._cap:
+            self._seen.add(joined)
+            return joined
+        return OTHER
+
+
+def role_key(roles: Iterable[str] | None) -> str | None:
+    """The raw ``role`` label value of a caller's roles (``RoleSetBound`` bounds it)."""
+    return "+".join(sorted(set(roles))) if roles else None
+
+
+def status_class(status: int) -> str:
+    """``2xx`` for 200..299...; a status not set yet (0) is a success."""
+    return f"{status // 100}xx" if 100 <= status < 600 else "2xx"
+
+
 class _Family(Generic[M]):
     """A labelled metric whose children are cached by raw label values."""
 
@@ -130,7 +174,7 @@ class Metrics:
             ProcessCollector(registry=self.registry)
         self._cap = label_cap
         self._models = LabelBound(label_cap)
-        self._roles = LabelBound(label_cap)
+        self._roles = RoleSetBound(label_cap)
         self._route, self._reason = LabelBound(label_cap), LabelBound(label_cap)
         self._define_request_metrics()
         self._define_usage_metrics()
@@ -151,10 +195,20 @@ class Metrics:
                 "reason": self._reason,
                 "model": self._models,
                 "role": self._roles,
+                "status_class": LabelBound(5, known=STATUS_CLASSES),
             },
         )
         self._duration = self._loop_histogram(
-            "request_duration_seconds", "Whole request, as the client sees it.", route, SLOW_BUCKETS
+            "request_duration_seconds",
+            "Whole request, as the client sees it, by route and model.",
+            {"route": self._route, "model": self._models},
+            REQUEST_BUCKETS,
+        )
+        self._ttft = self._loop_histogram(
+            "time_to_first_token_seconds",
+            "Streams: from the request's arrival to the first answer bytes sent to the caller.",
+            {"model": self._models},
+            TTFT_BUCKETS,
         )
         self._overhead = self._loop_histogram(
             "overhead_seconds", "Time the gateway adds: duration minus upstream time.", route, FAST_BUCKETS
@@ -164,10 +218,18 @@ class Metrics:
             "stage_duration_seconds", "Time per pipeline stage.", stage, FAST_BUCKETS
         )
         self._upstream = self._histogram(
-            "upstream_duration_seconds", "Upstream call until complete.", {"provider": provider}, SLOW_BUCKETS
+            "upstream_duration_seconds",
+            "Upstream call until its answer (a buffered answer: whole; a stream: its start), by model.",
+            {"provider": provider, "model": self._models},
+            SLOW_BUCKETS,
         )
         errors = {"provider": provider, "reason": self._reason}
         self._upstream_errors = self._counter("upstream_errors", "Failed upstream calls.", errors)
+        self._attempts = self._counter(
+            "upstream_attempts",
+            "Upstream attempts (retries, fallbacks) by model and outcome (ok, status_<code>, a reason).",
+            {"model": self._models, "outcome": LabelBound(self._cap)},
+        )
 
     def _define_usage_metrics(self) -> None:
         by_model = {"model": self._models, "role": self._roles}
@@ -306,8 +368,19 @@ class Metrics:
         self._models.set_known(models)
         self._roles.set_known(roles)
         self._request_cache.clear()
-        for family in (self._requests, self._tokens, self._cost, self._tasks, self._downshifts):
+        families = (
+            self._requests,
+            self._tokens,
+            self._cost,
+            self._upstream,
+            self._tasks,
+            self._downshifts,
+            self._attempts,
+        )
+        for family in families:
             family.forget()
+        self._ttft.forget()
+        self._duration.forget()
 
     # -- the request path --------------------------------------------------------------------
 
@@ -320,15 +393,17 @@ class Metrics:
         role: str | None,
         duration_s: float,
         overhead_s: float,
+        status: int = 200,
     ) -> None:
-        key = (route, decision, reason, model, role)
+        """One call. ``role``: ``role_key`` of the caller's roles; ``status``: what the caller got."""
+        key = (route, decision, reason, model, role, status_class(status))
         counter = self._request_cache.get(key)
         if counter is None:
             counter = self._requests.child(*key)
             if len(self._request_cache) < 4096:
                 self._request_cache[key] = counter
         counter.inc()
-        self._duration.observe((route,), duration_s)
+        self._duration.observe((route, model), duration_s)
         self._overhead.observe((route,), overhead_s)
 
     def observe_stage(self, stage: str, seconds: float) -> None:
@@ -339,8 +414,14 @@ class Metrics:
         for stage, seconds in seconds_by_stage.items():
             observe((stage,), seconds)
 
-    def observe_upstream(self, provider: str, seconds: float) -> None:
-        self._upstream.child(provider).observe(seconds)
+    def observe_upstream(self, provider: str, seconds: float, model: str | None = None) -> None:
+        self._upstream.child(provider, model).observe(seconds)
+
+    def observe_ttft(self, model: str | None, seconds: float) -> None:
+        self._ttft.observe((model,), seconds)
+
+    def count_attempt(self, model: str, outcome: str) -> None:
+        self._attempts.child(model, outcome).inc()
 
     def count_upstream_error(self, provider: str, reason: str) -> None:
         self._upstream_errors.child(provider, reason).inc()
@@ -395,6 +476,19 @@ class Metrics:
         self._queue_depth.set_function(depth)
         self._spool_bytes.set_function(spool_bytes)
 
+    def watch_breakers(self, breakers: Breakers) -> None:
+        """Each deployment's breaker as a gauge read at scrape time (0 closed, 1 half-open, 2 open)."""
+        if not breakers.by_name:
+            return
+        gauge = Gauge(
+            "skein_breaker_state",
+            "Circuit breaker of each deployment: 0 closed, 1 half-open, 2 open.",
+            ("deployment",),
+            registry=self.registry,
+        )
+        for name, breaker in breakers.by_name.items():
+            gauge.labels(name).set_function(functools.partial(_breaker_value, breaker))
+
     def watch_dependency(self, dependency: Dependency, up: Callable[[], bool]) -> None:
         self._dependency_up.labels(dependency).set_function(lambda: 1.0 if up() else 0.0)
 
@@ -428,3 +522,7 @@ class Metrics:
             names.update(family.name + suffix for suffix in _SAMPLE_SUFFIXES.get(family.type, ("",)))
             names.update(sample.name for sample in family.samples)
         return frozenset(names)
+
+
+def _breaker_value(breaker: Breaker) -> float:
+    return STATE_VALUES[breaker.state()]

@@ -12,6 +12,10 @@ from collections.abc import Iterator, Mapping
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
+# The fail-open features (gateway/state/redis_client.py), present at zero from the start so
+# that rate() and the alerts see them before the first failure.
+STATE_FEATURES = ("budgets", "budgets_settle", "idempotency", "rate_limits", "usage_snapshot")
+
 
 class LiveCollector(Collector):
     def __init__(self, state_failures: Mapping[str, int] | None = None) -> None:
@@ -24,7 +28,8 @@ class LiveCollector(Collector):
                 "Shared-state (Redis) failures let through by a fail-open feature, or settles lost",
                 labels=["feature"],
             )
-            for feature, count in sorted(self._state_failures.items()):
+            counts = {feature: 0 for feature in STATE_FEATURES} | dict(self._state_failures)
+            for feature, count in sorted(counts.items()):
                 failures.add_metric([feature], float(count))
             yield failures
 

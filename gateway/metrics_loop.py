@@ -42,6 +42,10 @@ class LoopHistogram(Collector):
         series[0][bisect_left(self._uppers, seconds)] += 1
         series[1][0] += seconds
 
+    def forget(self) -> None:
+        """Drop the raw-value cache (the bounds changed: a value may map elsewhere now)."""
+        self._aliases.clear()
+
     def _series_for(self, values: tuple[str | None, ...]) -> tuple[list[int], list[float]]:
         labels = tuple(bound(v) for bound, v in zip(self._bounds, values, strict=True))
         series = self._series.get(labels)

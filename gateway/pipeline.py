@@ -80,6 +80,7 @@ class Pipeline:
         *,
         tracing: Tracing | None = None,
         method: str = "POST",
+        route: str | None = None,
     ) -> None:
         self.stages = tuple(stages)
         self._respond = respond
@@ -87,11 +88,12 @@ class Pipeline:
         self._recorder = recorder
         self._tracing = tracing
         self._method = method  # the HTTP method of the routes it serves (the span's name)
+        self._route = route  # the route template, when the call's route is a path with ids in it
 
     async def run(self, call: Call) -> Response:
         if self._tracing is None:
             return await self._run(call, self._enter)
-        call.trace = trace = self._tracing.begin(call, self._method)
+        call.trace = trace = self._tracing.begin(call, self._method, self._route)
         trace.attach()
         try:
             return await self._run(call, self._enter_traced)

@@ -26,7 +26,7 @@ from gateway.audit.event import AuditEvent
 from gateway.audit.writer import AuditWriter
 from gateway.call import Call
 from gateway.errors import GatewayError, Unauthenticated
-from gateway.metrics import DOWNSHIFT_REASONS, Metrics
+from gateway.metrics import DOWNSHIFT_REASONS, Metrics, role_key
 from gateway.trail import Trail, new_id
 
 
@@ -96,12 +96,21 @@ class Recorder:
 
     def _observe(self, trail: Trail) -> None:
         principal, view = trail.principal, trail.view
-        role = principal.roles[0] if principal and principal.roles else None
+        role = role_key(principal.roles if principal else None)  # every role, once (metrics.py)
         model = trail.served_model or (view.model if view else None)
         metrics = self._metrics
         metrics.observe_request(
-            trail.route, trail.outcome(), trail.reason(), model, role, trail.elapsed(), trail.overhead()
+            trail.route,
+            trail.outcome(),
+            trail.reason(),
+            model,
+            role,
+            trail.elapsed(),
+            trail.overhead(),
+            trail.status,
         )
+        if trail.first_byte_seconds is not None:
+            metrics.observe_ttft(model, trail.first_byte_seconds)
         metrics.observe_stages({stage: ms / 1000.0 for stage, ms in trail.stages.items()})
         if trail.usage is not None:
             metrics.observe_usage(model, role, trail.usage.tokens_in, trail.usage.tokens_out, trail.cost_usd)

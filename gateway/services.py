@@ -23,6 +23,7 @@ from gateway.state.shared import SharedState
 from gateway.state.usage import UsageStore
 from gateway.telemetry import Tracing
 from gateway.upstream.base import Upstream
+from gateway.upstream.breaker import Breakers
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +68,4 @@ class Gateway:
     controller_api: ControllerApi | None = None  # /api/v1: one pipeline per operation
     mesh: AgentMesh | None = None  # the agent mesh MCP server (/internal/mcp/agent_mesh)
     tracing: Tracing | None = None  # OpenTelemetry traces (None: off, the OTEL_* variables unset)
+    breakers: Breakers | None = None  # per-deployment circuit breakers (routing.breaker_failures)

@@ -198,6 +198,41 @@ class ProviderSettings(_Strict):
     # A stream: no single event (SSE: bytes between two blank lines; NDJSON: one line) larger
     # than this (the stream ends with an upstream_event_too_large error event).
     max_event_bytes: int = Field(1024 * 1024, gt=0)
+    # Another deployment (region, key) of this catalog provider: policy judges that provider
+    # (its allowlists, forbidden lists, local_only) for calls this entry serves.
+    catalog_provider: str | None = None
+
+
+class Deployment(_Strict):
+    """One deployment of a catalog model: a configured provider entry, and its share of calls."""
+
+    provider: str  # a key of ``providers``
+    weight: float = Field(1.0, gt=0)
+
+
+class RoutingSettings(_Strict):
+    """Retries and fallbacks in the forward path (docs/routing.md).
+
+    A failed attempt (429, a 5xx, a connection error or a timeout before the answer's head)
+    is retried on the same model after a backoff (or the provider's Retry-After), then the
+    call falls back to the model's alternatives in order. Every alternative is decided by
+    policy again as if the caller had named it: a model or provider the caller may not use
+    is skipped, so a fallback never crosses the caller's policy. Off by default (no retries,
+    no fallbacks): a failing provider's answer reaches the caller as before.
+    """
+
+    retries: int = Field(0, ge=0, le=10)  # further attempts on one model after its first fails
+    backoff_seconds: float = Field(0.25, ge=0)  # the first wait; doubled per retry, with jitter
+    max_backoff_seconds: float = Field(4.0, ge=0)
+    max_retry_after_seconds: float = Field(10.0, ge=0)  # a longer Retry-After: fall back, do not wait
+    deadline_seconds: float = Field(30.0, gt=0)  # no attempt starts later than this after the first
+    fallbacks: dict[str, tuple[str, ...]] = {}  # catalog model -> alternatives, in order
+    # Several deployments of one model (regions, keys): each a provider entry that serves the
+    # model's catalog provider (itself, or an entry whose ``catalog_provider`` names it).
+    deployments: dict[str, tuple[Deployment, ...]] = {}
+    strategy: Literal["weighted", "least_in_flight"] = "weighted"
+    breaker_failures: int = Field(0, ge=0)  # failures in a row that open a breaker; 0: no breakers
+    breaker_cooldown_seconds: float = Field(30.0, gt=0)  # open this long, then one probe at a time
 
 
 class SecondOpinionSettings(_Strict):
@@ -362,11 +397,22 @@ class Settings(_Strict):
     policy: PolicySettings = PolicySettings()
     bundle: BundleSettings = BundleSettings()
     providers: dict[str, ProviderSettings] = {}
+    routing: RoutingSettings = RoutingSettings()
     audit: AuditSettings = AuditSettings()
     guard: GuardSettings = GuardSettings()
     state: StateSettings = StateSettings()
     mcp: McpSettings = McpSettings()
     controller: ControllerSettings = ControllerSettings()
+
+    @model_validator(mode="after")
+    def _deployments_configured(self) -> Settings:
+        for model, deployments in self.routing.deployments.items():
+            for deployment in deployments:
+                if deployment.provider not in self.providers:
+                    raise ValueError(
+                        f"routing.deployments.{model}: provider {deployment.provider!r} is not in providers"
+                    )
+        return self
 
     @property
     def audit_db_path(self) -> Path:

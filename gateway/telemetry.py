@@ -125,16 +125,17 @@ class Tracing:
         """Flush the batched spans and stop the export thread (blocking: run it off the loop)."""
         self.provider.shutdown()
 
-    def begin(self, call: Call, method: str) -> CallTrace:
+    def begin(self, call: Call, method: str, route: str | None = None) -> CallTrace:
         """The call's span: a server span continuing the caller's ``traceparent``, or, when
         this pipeline runs inside another call's (an MCP message inside its POST), a child."""
         current = trace.get_current_span()
         nested = current.get_span_context().is_valid and not current.get_span_context().is_remote
         trail = call.trail
-        name = f"{method} {trail.route}"
+        route = route or trail.route
+        name = f"{method} {route}"
         attributes = {
             "http.request.method": method,
-            "http.route": trail.route,
+            "http.route": route,
             "skein.request_id": trail.request_id,
             "skein.action": trail.action,
         }
@@ -168,6 +169,12 @@ class CallTrace:
         if self._token is not None:
             otel_context.detach(self._token)  # type: ignore[arg-type]
             self._token = None
+
+    def outgoing(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """``headers`` with the trace context replaced by the current span's."""
+        out = {name: value for name, value in headers.items() if name not in ("traceparent", "tracestate")}
+        self.tracing.inject(trace.get_current_span(), out)
+        return out
 
     def stage(self, name: str) -> AbstractContextManager[Span]:
         """A stage's span, current while the stage runs, ended when it returns or raises."""

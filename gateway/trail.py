@@ -17,6 +17,9 @@ from gateway.audit.event import AuditEvent, redacted_input
 from gateway.domain import CallView, Decision, Principal, Usage
 from gateway.errors import GatewayError, is_refusal
 
+CLIENT_CLOSED = 499  # ClientDisconnected's status (nginx's "client closed request")
+UPSTREAM_STATUS = "upstream_status"  # the reason of an upstream's error answer, passed through
+
 
 def new_id() -> str:
     return os.urandom(12).hex()
@@ -42,6 +45,7 @@ class Trail:
     task: str | None = None  # the declared task (x-skein-task), a member of signing.schema.TASKS
     upstream_status: int | None = None
     upstream_seconds: float = 0.0
+    first_byte_seconds: float | None = None  # a stream's first answer bytes, since arrival
     usage: Usage | None = None
     cost_usd: float = 0.0
     guard_entities: dict[str, int] = field(default_factory=dict)
@@ -72,13 +76,25 @@ class Trail:
     def reason(self) -> str:
         if self.error is not None:
             return self.error.reason
+        if self.status >= 400:  # the upstream's own error answer, passed through
+            return UPSTREAM_STATUS
         return self.decision.first_reason if self.decision else "none"
 
     def outcome(self) -> str:
-        """One word for metrics and traces: allow, deny (refused by anyone), error (failed)."""
-        if self.error is None:
-            return "allow"
-        return "deny" if is_refusal(self.error) else "error"
+        """One word for metrics and traces (docs/observability.md):
+
+        * ``allow``: answered, 1xx..3xx;
+        * ``deny``: refused by the gateway (authentication, policy, a budget, a rate limit, a
+          malformed or oversized request: any 4xx the gateway answered itself);
+        * ``cancelled``: the client left first (499);
+        * ``error``: failed: a 5xx of the gateway's, an unreachable or broken upstream, or an
+          upstream that answered with an error status (its 429s and 500s, passed through)."""
+        error = self.error
+        if error is None:
+            return "error" if self.status >= 400 else "allow"
+        if is_refusal(error) or (400 <= error.status < 500 and error.status != CLIENT_CLOSED):
+            return "deny"
+        return "cancelled" if error.status == CLIENT_CLOSED else "error"
 
     def allowed(self) -> bool:
         """A refusal by any layer is a deny; otherwise the decision's answer, or (no decision:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from gateway.metrics import Metrics
+from gateway.metrics_live import watch
 
 GRAFANA = Path(__file__).resolve().parent.parent / "grafana"
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
@@ -68,9 +70,36 @@ def test_the_extractor() -> None:
     assert metric_names(expr) == {"skein_stage_duration_seconds_bucket", "up"}
 
 
+def defined_metrics() -> Metrics:
+    """The app's metrics, the scrape-time collectors (metrics_live) included."""
+    metrics = Metrics()
+    watch(metrics.registry, state_failures=Counter({"budgets": 0}))
+    return metrics
+
+
+def label_names() -> dict[str, set[str]]:
+    """Label names of every sample name, from a registry that saw one of each observation."""
+    metrics = defined_metrics()
+    metrics.observe_request("/r", "allow", "allowed", "m", "r", 0.1, 0.01, 200)
+    metrics.observe_usage("m", "r", 1, 1, 0.1)
+    metrics.observe_upstream("p", 0.1, "m")
+    metrics.observe_ttft("m", 0.1)
+    metrics.observe_stages({"decide": 0.001})
+    metrics.count_upstream_error("p", "x")
+    metrics.count_guard_entities({"EMAIL_ADDRESS": 1})
+    metrics.observe_mcp("s", "tools/call", "t", "allow")
+    metrics.count_tools_hidden("s", 1)
+    metrics.set_bundle("r", "d")
+    found: dict[str, set[str]] = {}
+    for family in metrics.registry.collect():
+        for sample in family.samples:
+            found.setdefault(sample.name, set()).update(sample.labels)
+    return found
+
+
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
 def test_every_query_uses_defined_metrics(path: Path) -> None:
-    defined = Metrics().metric_names()
+    defined = defined_metrics().metric_names()
     dashboard = json.loads(path.read_text())
     found = list(queries(dashboard))
     assert found, "a dashboard without queries"
@@ -111,3 +140,22 @@ def test_provisioning_matches_the_dashboards() -> None:
         dashboard = json.loads(path.read_text())
         variable = next(v for v in dashboard["templating"]["list"] if v["type"] == "datasource")
         assert variable["current"]["value"] in uids, f"{path.name}: default datasource is not provisioned"
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda p: p.name)
+def test_every_panel_is_described_and_filtered_where_it_can_be(path: Path) -> None:
+    """A description on every panel; $instance in every query; $model and $role in every query
+    of a metric that carries that label (so a filter never silently does nothing)."""
+    dashboard = json.loads(path.read_text())
+    labels = label_names()
+    for panel in panels(dashboard["panels"]):
+        assert panel.get("description"), f"panel {panel['title']!r} has no description"
+        for target in panel.get("targets", []):
+            expr = target["expr"]
+            assert 'instance=~"$instance"' in expr, f"{panel['title']!r}: {expr}"
+            for name in metric_names(expr):
+                for label in ("model", "role"):
+                    if label in labels.get(name, set()):
+                        assert f'{label}=~"${label}"' in expr, (
+                            f"{panel['title']!r}: no ${label} filter on {name}"
+                        )

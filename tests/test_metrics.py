@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from gateway.metrics import NONE, OTHER, LabelBound, Metrics
+from gateway.metrics import NONE, OTHER, LabelBound, Metrics, RoleSetBound, role_key, status_class
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def value(metrics: Metrics, name: str, **labels: str) -> float | None:
     return metrics.registry.get_sample_value(name, labels)
 
 
-REQUEST = {"route": "/v1/chat/completions", "decision": "allow", "reason": "allowed"}
+REQUEST = {"route": "/v1/chat/completions", "decision": "allow", "reason": "allowed", "status_class": "2xx"}
 
 
 def test_every_documented_metric_is_defined(metrics: Metrics) -> None:
@@ -28,6 +28,9 @@ def test_every_documented_metric_is_defined(metrics: Metrics) -> None:
         "skein_overhead_seconds_bucket",
         "skein_upstream_duration_seconds_bucket",
         "skein_upstream_errors_total",
+        "skein_upstream_attempts_total",
+        "skein_task_calls_total",
+        "skein_downshifts_total",
         "skein_tokens_total",
         "skein_cost_usd_total",
         "skein_audit_events_total",
@@ -52,15 +55,21 @@ def test_observe_request(metrics: Metrics) -> None:
     labels = {**REQUEST, "model": "gpt-4o", "role": "finance"}
     assert value(metrics, "skein_requests_total", **labels) == 2
     route = {"route": "/v1/chat/completions"}
-    assert value(metrics, "skein_request_duration_seconds_count", **route) == 2
-    assert value(metrics, "skein_request_duration_seconds_sum", **route) == pytest.approx(0.4)
+    by_model = {**route, "model": "gpt-4o"}
+    assert value(metrics, "skein_request_duration_seconds_count", **by_model) == 2
+    assert value(metrics, "skein_request_duration_seconds_sum", **by_model) == pytest.approx(0.4)
     assert value(metrics, "skein_overhead_seconds_bucket", **route, le="0.001") == 2
     assert value(metrics, "skein_overhead_seconds_bucket", **route, le="0.0005") == 0
 
 
 def test_missing_values_are_none(metrics: Metrics) -> None:
     metrics.observe_request("/v1/models", "deny", "missing_credentials", None, None, 0.01, 0.01)
-    labels = {"route": "/v1/models", "decision": "deny", "reason": "missing_credentials"}
+    labels = {
+        "route": "/v1/models",
+        "decision": "deny",
+        "reason": "missing_credentials",
+        "status_class": "2xx",
+    }
     assert value(metrics, "skein_requests_total", **labels, model=NONE, role=NONE) == 1
 
 
@@ -69,7 +78,7 @@ def test_models_and_roles_outside_the_bundle_are_other(metrics: Metrics) -> None
     metrics.set_known_labels(models=["gpt-4o-mini"], roles=["engineering"])
     metrics.observe_request("/r", "allow", "allowed", "gpt-4o", "finance", 0.1, 0.1)  # cached key re-resolved
     metrics.observe_request("/r", "allow", "allowed", "gpt-4o-mini", "engineering", 0.1, 0.1)
-    base = {"route": "/r", "decision": "allow", "reason": "allowed"}
+    base = {"route": "/r", "decision": "allow", "reason": "allowed", "status_class": "2xx"}
     assert value(metrics, "skein_requests_total", **base, model="gpt-4o", role="finance") == 1
     assert value(metrics, "skein_requests_total", **base, model=OTHER, role=OTHER) == 1
     assert value(metrics, "skein_requests_total", **base, model="gpt-4o-mini", role="engineering") == 1
@@ -99,9 +108,12 @@ def test_stages(metrics: Metrics) -> None:
 
 
 def test_upstream(metrics: Metrics) -> None:
-    metrics.observe_upstream("openai", 1.5)
+    metrics.set_known_labels(models=["gpt-4o"], roles=[])
+    metrics.observe_upstream("openai", 1.5, "gpt-4o")
+    metrics.observe_upstream("openai", 0.5, "gpt-9")
     metrics.count_upstream_error("openai", "upstream_timeout")
-    assert value(metrics, "skein_upstream_duration_seconds_sum", provider="openai") == 1.5
+    assert value(metrics, "skein_upstream_duration_seconds_sum", provider="openai", model="gpt-4o") == 1.5
+    assert value(metrics, "skein_upstream_duration_seconds_sum", provider="openai", model=OTHER) == 0.5
     assert value(metrics, "skein_upstream_errors_total", provider="openai", reason="upstream_timeout") == 1
 
 
@@ -156,7 +168,8 @@ def test_render(metrics: Metrics) -> None:
     body, content_type = metrics.render()
     assert content_type.startswith("text/plain")
     assert (
-        b'skein_requests_total{decision="allow",model="m",reason="allowed",role="r",route="/r"} 1.0' in body
+        b'skein_requests_total{decision="allow",model="m",reason="allowed",role="r",'
+        b'route="/r",status_class="2xx"} 1.0' in body
     )
 
 
@@ -176,3 +189,61 @@ def test_the_request_path_is_cheap(metrics: Metrics) -> None:
         metrics.observe_usage("gpt-4o", "finance", 100, 20, 0.01)
     per_request = (time.perf_counter() - started) / 2000
     assert per_request < 100e-6, f"{per_request * 1e6:.1f}us per request"
+
+
+def test_status_class_separates_errors(metrics: Metrics) -> None:
+    for status in (200, 429, 500, 0):
+        metrics.observe_request("/r", "allow", "allowed", "m", "r", 0.1, 0.01, status)
+    labels = {"route": "/r", "decision": "allow", "reason": "allowed", "model": "m", "role": "r"}
+    assert value(metrics, "skein_requests_total", **labels, status_class="2xx") == 2  # 0: not set yet
+    assert value(metrics, "skein_requests_total", **labels, status_class="4xx") == 1
+    assert value(metrics, "skein_requests_total", **labels, status_class="5xx") == 1
+    assert [status_class(s) for s in (101, 302, 499, 503, 0, 700)] == [
+        "1xx",
+        "3xx",
+        "4xx",
+        "5xx",
+        "2xx",
+        "2xx",
+    ]
+
+
+def test_a_caller_with_several_roles_counts_once_under_its_set(metrics: Metrics) -> None:
+    metrics.set_known_labels(models=["m"], roles=["developer", "finance"])
+    for roles in (
+        ("finance", "developer"),
+        ("developer", "finance", "astronaut"),
+        ("finance",),
+        ("astronaut",),
+        (),
+    ):
+        metrics.observe_usage("m", role_key(roles), 10, 0, 0.0)
+    tokens = {"direction": "input", "model": "m"}
+    assert value(metrics, "skein_tokens_total", **tokens, role="developer+finance") == 20
+    assert value(metrics, "skein_tokens_total", **tokens, role="finance") == 10
+    assert value(metrics, "skein_tokens_total", **tokens, role=OTHER) == 10
+    assert value(metrics, "skein_tokens_total", **tokens, role=NONE) == 10
+
+
+def test_role_sets_are_capped() -> None:
+    bound = RoleSetBound(1, known=["a", "b", "c"])
+    assert [bound("a"), bound("a+b"), bound("b+c"), bound("c"), bound("b+a")] == [
+        "a",
+        "a+b",
+        OTHER,
+        "c",
+        "a+b",
+    ]
+
+
+def test_request_latency_resolves_a_quarter_millisecond(metrics: Metrics) -> None:
+    metrics.observe_request("/r", "deny", "invalid_token", None, None, 0.0002, 0.0002, 401)
+    assert value(metrics, "skein_request_duration_seconds_bucket", route="/r", model=NONE, le="0.00025") == 1
+
+
+def test_time_to_first_token(metrics: Metrics) -> None:
+    metrics.set_known_labels(models=["m"], roles=[])
+    metrics.observe_ttft("m", 0.3)
+    metrics.observe_ttft("x", 0.02)
+    assert value(metrics, "skein_time_to_first_token_seconds_bucket", model="m", le="0.5") == 1
+    assert value(metrics, "skein_time_to_first_token_seconds_count", model=OTHER) == 1

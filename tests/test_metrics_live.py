@@ -10,6 +10,7 @@ def test_state_failures_are_read_at_scrape_time() -> None:
     metrics = Metrics(process=False)
     failures: Counter[str] = Counter()
     watch(metrics.registry, state_failures=failures)
+    assert 'skein_state_errors_total{feature="budgets"} 0.0' in metrics.render()[0].decode()  # from the start
     failures["rate_limits"] += 3
     body = metrics.render()[0].decode()
     assert 'skein_state_errors_total{feature="rate_limits"} 3.0' in body

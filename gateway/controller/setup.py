@@ -16,6 +16,7 @@ from gateway.http.errors import error_response
 from gateway.recording import Recorder
 from gateway.settings import Settings
 from gateway.stages.base import Stage
+from gateway.telemetry import Tracing
 
 
 async def open_controller(
@@ -27,6 +28,7 @@ async def open_controller(
     profile: Stage,
     idempotency: IdempotencyStore | None,
     recorder: Recorder,
+    tracing: Tracing | None = None,
 ) -> tuple[ControllerApi, AgentMesh | None]:
     service = Service(store, settings.controller)
     api = build_controller(
@@ -36,6 +38,7 @@ async def open_controller(
         idempotency=idempotency,
         recorder=recorder,
         max_body_bytes=settings.server.max_body_bytes,
+        tracing=tracing,
     )
     await start_sweeper(service, stack)
     mesh = None

@@ -40,6 +40,7 @@ from gateway.http.errors import error_response
 from gateway.pipeline import Finish, Pipeline, Respond
 from gateway.recording import Recorder
 from gateway.stages.base import Stage
+from gateway.telemetry import Tracing
 
 log = logging.getLogger("skein.controller")
 
@@ -102,6 +103,7 @@ def build_controller(
     idempotency: IdempotencyStore | None,
     recorder: Recorder,
     max_body_bytes: int,
+    tracing: Tracing | None = None,
 ) -> ControllerApi:
     def pipeline(op: Operation, door: Stage | None = None) -> Pipeline:
         stages: list[Stage] = [authenticate, ReadRequest(op, max_body_bytes)]
@@ -111,7 +113,15 @@ def build_controller(
         if door is not None:
             stages.append(door)
         stages += [Locate(service, op), Authorize(op.action)]
-        return Pipeline(stages, _responder(service, op), failure, recorder)
+        return Pipeline(
+            stages,
+            _responder(service, op),
+            failure,
+            recorder,
+            tracing=tracing,
+            method=op.method,
+            route=op.path,
+        )
 
     pipelines = {op.id: pipeline(op) for op in OPERATIONS}
     tools = {

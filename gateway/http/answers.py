@@ -86,6 +86,8 @@ class ModelAnswers:
             async for chunk in chunks:
                 out = relay.feed(chunk)
                 if out:
+                    if not sent[0]:  # time to first token, as the caller sees it
+                        call.trail.first_byte_seconds = call.trail.elapsed()
                     sent[0] += len(out)
                     yield out
             tail = relay.flush()

@@ -29,7 +29,8 @@ async def readyz(request: Request) -> Response:
     * ``not_ready`` (503): no verified bundle, or audit records cannot be spooled (every
       call would be refused): take this replica out of rotation;
     * ``degraded`` (200): serving every call correctly, but a dependency is failing (the
-      audit store behind the spool, Redis); ``reasons`` says which and since when;
+      audit store behind the spool, Redis, a provider whose circuit breaker is not closed);
+      ``reasons`` says which and since when;
     * ``ready`` (200).
     """
     gw: Gateway = request.state.gateway
@@ -41,6 +42,8 @@ async def readyz(request: Request) -> Response:
     reasons = [] if bundle.get("revision") else ["no verified policy bundle is active"]
     reasons += audit.problems()
     reasons += state.policy.problems() if state is not None else []
+    breakers = gw.breakers.states() if gw.breakers is not None else {}
+    reasons += [f"provider {name}: circuit breaker {at}" for name, at in breakers.items() if at != "closed"]
     ready = bool(bundle.get("revision")) and audit.healthy
     body = {
         "status": "not_ready" if not ready else "degraded" if reasons else "ready",
@@ -56,6 +59,7 @@ async def readyz(request: Request) -> Response:
             "backend": state.backend if state is not None else "none",
             "up": state.policy.up if state is not None else True,
         },
+        "routing": {"breakers": breakers},
         "time": time.time(),
     }
     return _json(body, status=200 if ready else 503)

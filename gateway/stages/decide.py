@@ -65,7 +65,7 @@ class Decide(Stage):
         if task is not None:
             task = declared_task(task)
             call.trail.task = call.trail.resource["task"] = task
-        policy_input = await self.policy_input(call, task)
+        call.policy_input = policy_input = await self.policy_input(call, task)
         decision = await bundle.engine.decide(policy_input)
         call.trail.decision, call.trail.decision_id = decision, new_id()
         call.trail.policy_input = policy_input  # a reference: audit redacts it when recording

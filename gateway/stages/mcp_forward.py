@@ -50,6 +50,8 @@ class ForwardMcp(Stage):
         mcp = mcp_call(call)
         target = mcp.target
         assert target is not None
+        if mcp.trace is not None:  # servers continue this stage's span, not the caller's
+            mcp.headers = mcp.trace.outgoing(mcp.headers)
         if mcp.message is None:
             assert target.server is not None
             await self._open_stream(mcp, target.server)

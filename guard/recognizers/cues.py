@@ -10,14 +10,18 @@ TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "professor", "sir",
 LABEL = re.compile(
     r"(?:\bname\s*(?:is|:)|\bnamed|\bcalled|\bperson\s*:|\bemployee\s*:|\bpatient\s*:|"
     r"\bcustomer\s*:|\bclient\s*:|\battn\s*:|\bcontact\s*:|\bowner\s*:|\bassignee\s*:|\breporter\s*:|"
-    r"\bfrom\s*:|\bcc\s*:|\bdear|\bsigned|\bi\s+am|\bi'm|\bname|\bit's|\bit\s+is)\s*$",
+    r"\bfrom\s*:|\bcc\s*:|\bdear|\bsigned|\bi\s+am|\bi'm|\bname|\bit's|\bit\s+is|"
+    # a role that names its holder next: "passenger Ana Ruiz", "beneficiary: ..."
+    r"\bpassenger|\breporter|\bbeneficiary|\baccount\s+holder|\bapplicant|\bcandidate\s*:|"
+    r"\bdriver|\bguest|\btenant|\brecipient|\battendees?\s*:|\bcardholder)\s*$",
     re.IGNORECASE,
 )
 # Words after which a lower-case unknown word is very likely a person: "ask aurelio to",
 # "thanks eero!", "i talked to dagny". Only in chat style, hence lower-case only.
 PERSON_CUE = re.compile(
     r"\b(?:ask|asked|ask for|asking for|tell|told|ping|pinged|email|emailed|call|cc|thanks|thank|hey|hi|"
-    r"hello|dear|met|"
+    r"hello|dear|met|text|texted|shoutout to|kudos to|props to|thanks to|who is|"
+    r"wife|husband|partner|colleague|coworker|boss|manager|son|daughter|mother|father|brother|sister|"
     r"meet|talked to|spoke to|spoke with|talk to|message|remind|invite|invited)\W{0,2}$",
     re.IGNORECASE,
 )
@@ -34,7 +38,8 @@ _PLACE_AFTER = re.compile(
     r"\s+(?:office|offices|branch|site|store|warehouse|plant|campus|hq|headquarters|airport)\b",
     re.IGNORECASE,
 )
-SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\n]\s*)$")
+# After a sentence end, an opening quote or bracket, a line break or a list bullet.
+SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\n]\s*|(?:^|\n)\s*[-*\u2022]\s*)$")
 WINDOW = 16
 
 
@@ -57,6 +62,33 @@ def person_before(text: str, start: int) -> bool:
 
 def label_before(text: str, start: int) -> bool:
     return LABEL.search(text, max(0, start - 24), start) is not None
+
+
+# A single name after one of these is the name of a thing: "the Asana project", "our Miro
+# board". People take no article ("the Smiths" is a family, and has a plural).
+_DETERMINER = re.compile(r"\b(?:the|a|an|our|your|their|this|that|these|those)\s+$", re.IGNORECASE)
+
+
+def determiner_before(text: str, start: int) -> bool:
+    return _DETERMINER.search(text, max(0, start - 8), start) is not None
+
+
+# Verbs of saying after a name: "> Ana Ruiz wrote:", "martaka utama said the ...".
+_SPEAKER_AFTER = re.compile(
+    r",?\s+(?:wrote|writes|said|says|replied|replies|mentioned|asked|texted|emailed)\b"
+)
+
+
+def speaker_after(text: str, end: int) -> bool:
+    return _SPEAKER_AFTER.match(text, end) is not None
+
+
+_EMAIL_AFTER = re.compile(r"\s*[<(\[]?\s*[\w.%+'-]+@[\w-]+\.")
+
+
+def email_after(text: str, end: int) -> bool:
+    """An e-mail address follows: "Ana Ruiz <ana@x.org>", "add terézia mattia@x.com"."""
+    return _EMAIL_AFTER.match(text, end) is not None
 
 
 def sentence_start(text: str, start: int) -> bool:

@@ -36,6 +36,13 @@ GENERATED = "gazetteer.json.gz"  # guard/data, made by ``python -m guard.data.bu
 Word = tuple[int, int, str]
 
 
+def _without_possessive(start: int, end: int, word: str) -> Word:
+    """ "Mrs. İnönü's payment": the name is "İnönü" ("it's", "he'll" stay whole and are no names)."""
+    if len(word) > 3 and word[-2:].lower() in ("'s", "\u2019s"):
+        return start, end - 2, word[:-2]
+    return start, end, word
+
+
 class Words(frozenset[str]):
     """A lower-case word list that also matches a word written without its accents (the
     lists hold both forms, so only a word with accents needs a second look-up)."""
@@ -65,6 +72,8 @@ class Gazetteer:
     not_cued_name_words: frozenset[str]  # lower-case words after a cue that are not names
     verbs_after_names: frozenset[str]  # "david said": not a surname
     ner_stop_terms: frozenset[str]
+    products: frozenset[str] = frozenset()  # product words that are no given name: no person or place
+    calendar: frozenset[str] = frozenset()  # months, seasons, languages that are also names: no place
     _proper: Words = field(default_factory=Words, repr=False, compare=False)
 
     @classmethod
@@ -79,8 +88,19 @@ class Gazetteer:
                 first.add(words[0])
                 last.update(words[1:])
         never = frozenset({*raw["never_names"], *made["demonyms"]})
-        hand_ordinary = {*raw["not_cued_name_words"], *raw["wordlike_surnames"], *raw["ner_stop_terms"]}
-        hand_ambiguous = {*raw["ambiguous_first_names"], *raw["ambiguous_locations"]}
+        # A product that is also a given name ("Julia", "Cassandra", "Miro") stays findable
+        # as a name with evidence; any other product word ("Okta", "Jenkins") is not read
+        # as a name by the small model (a title or a given name before it still is).
+        products = set(raw["products"])
+        stop_terms = {*raw["ner_stop_terms"], *(products - first)}
+        products_only = frozenset(products - first)
+        hand_ordinary = {
+            *raw["not_cued_name_words"],
+            *raw["wordlike_surnames"],
+            *raw["calendar_names"],
+            *stop_terms,
+        }
+        hand_ambiguous = {*raw["ambiguous_first_names"], *raw["ambiguous_locations"], *(products & first)}
         return cls(
             first_names=Words(first),
             common_first_names=Words(made["common_first_names"]),
@@ -95,6 +115,8 @@ class Gazetteer:
             not_cued_name_words=frozenset(raw["not_cued_name_words"]) | STOP_WORDS,
             verbs_after_names=frozenset(raw["verbs_after_names"]),
             ner_stop_terms=frozenset(raw["ner_stop_terms"]),
+            products=products_only,
+            calendar=frozenset({*raw["calendar_names"], *raw["not_places"]}),
         )
 
     def __post_init__(self) -> None:
@@ -151,7 +173,7 @@ class GazetteerRecognizer(EntityRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        words: list[Word] = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+        words: list[Word] = [_without_possessive(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
         results: list[RecognizerResult] = []
         if "PERSON" in entities:
             results.extend(self._people(text, words))
@@ -190,7 +212,7 @@ class GazetteerRecognizer(EntityRecognizer):
         if cues.label_before(text, start) and (capital or low not in self._gaz.everyday):
             return self._extend(text, words, i, capital=capital), 0.85  # "Name: X", "i am puk"
         if low not in self._gaz.first_names:
-            if self._before_surname(text, words, i) or (not capital and self._cued(text, start, low)):
+            if self._before_surname(text, words, i) or self._cued(text, words, i, capital):
                 return self._extend(text, words, i, capital), 0.6
             return None
         last = self._extend(text, words, i, capital)
@@ -208,10 +230,14 @@ class GazetteerRecognizer(EntityRecognizer):
         low, capital = word.lower(), word[0].isupper()
         strength = self._gaz.strength(low)
         followed = last > i and self._gaz.strength(words[i + 1][2].lower()) > 0
+        if last == i and cues.determiner_before(text, start):
+            return False  # "the Asana project", "our Jenkins job": a thing, not a person
         if strength == 0:  # "Will Smith", not "New Relic"
             surname = words[i + 1][2].lower() if last > i else ""
             return capital and surname in self._gaz.surnames and self._gaz.strength(surname) == 2
         if strength == 1:
+            if last > i and self._gaz.strength(words[i + 1][2].lower()) == 0:
+                return False  # "Rose Gold", "Red Rock": a capitalised phrase, not a name
             if cues.place_before(text, start) and not followed:
                 return False  # "left in June", "expect 2000 in April"
             after_start = cues.sentence_start(text, start)
@@ -235,7 +261,9 @@ class GazetteerRecognizer(EntityRecognizer):
             return False
         if low in self._gaz.first_names:
             return False  # "ask emma and david" lists two people
-        return not low.endswith(("ed", "ing", "s"))
+        # The suffixes of English verbs and plurals; a known surname or a word with
+        # accents ("cárdenas") is no English word.
+        return low in self._gaz.surnames or not low.isascii() or not low.endswith(("ed", "ing", "s"))
 
     def _before_surname(self, text: str, words: list[Word], i: int) -> bool:
         """An unknown given name followed by a known surname: "Priyanka Smith", "siobhan kowalski"."""
@@ -255,10 +283,24 @@ class GazetteerRecognizer(EntityRecognizer):
             return False
         return word[0].isupper() == nxt[0].isupper()
 
-    def _cued(self, text: str, start: int, low: str) -> bool:
-        if not self._surname_like(low):
+    def _cued(self, text: str, words: list[Word], i: int, capital: bool) -> bool:
+        """An unknown word after "thanks", "ask", "text" ... (lower case: the model finds
+        capitalised ones), or right before an e-mail address ("add Terézia ana@x.org") or
+        a verb of saying ("martaka utama said", "> Ana Ruiz wrote:")."""
+        start, end, word = words[i]
+        if not self._surname_like(word.lower()):
             return False
-        return cues.person_before(text, start)
+        if cues.email_after(text, end) or cues.speaker_after(text, end):
+            return True
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        two_words = (
+            nxt is not None
+            and text[end : nxt[0]] == " "
+            and nxt[2][0].isupper() == capital
+            and self._surname_like(nxt[2].lower())
+            and (cues.email_after(text, nxt[1]) or cues.speaker_after(text, nxt[1]))
+        )
+        return two_words or (not capital and cues.person_before(text, start))
 
     def _after_title(self, text: str, words: list[Word], i: int) -> bool:
         if i == 0:
@@ -297,6 +339,10 @@ class GazetteerRecognizer(EntityRecognizer):
         index = 0
         while index < len(words):
             word = words[index][2]
+            if self._unknown_foreign_place(text, words[index]):
+                results.append(RecognizerResult("LOCATION", words[index][0], words[index][1], 0.6))
+                index += 1
+                continue
             longest = self._longest_place(word.lower())
             if longest > 1 or (longest and not (word.islower() and word in self._gaz.everyday)):
                 size = self._place_at(text, words, index, longest)
@@ -310,6 +356,22 @@ class GazetteerRecognizer(EntityRecognizer):
             else:
                 index += 1
         return results
+
+    def _unknown_foreign_place(self, text: str, word: Word) -> bool:
+        """A lower-case word in no list, spelt with letters English does not use, after
+        "in", "from", "near" or "via": a town the lists do not know ("via ožďany"). English
+        words and product names are ASCII, so they never qualify."""
+        start, _, value = word
+        if value.isascii() or not value.islower() or len(value) < 3:
+            return False
+        if self._gaz.knows(value) or value in self._gaz.everyday:
+            return False
+        return (
+            cues.place_before(text, start, strict=True) or text[max(0, start - 4) : start].lower() == "via "
+        )
+
+    def _proper_word(self, low: str) -> bool:
+        return self._gaz.strength(low) == 2 and low not in self._gaz.everyday
 
     def _place_score(self, span: list[Word]) -> float:
         """A known place of several words ("North Dakota", "Vila Franca de Xira") or a
@@ -351,14 +413,21 @@ class GazetteerRecognizer(EntityRecognizer):
         capital = first[0].isupper()
         cue = cues.place(text, start, span[-1][1])
         if len(span) > 1:
-            return any(self._gaz.strength(w[2].lower()) == 2 for w in span) and (
-                span[-1][2].lower() not in self._gaz.not_cued_name_words
-            )
-        if key in self._gaz.never or key in self._gaz.not_cued_name_words:
-            return False  # "in May", "The office"
+            if span[-1][2].lower() in self._gaz.not_cued_name_words:
+                return False
+            # "new york" has a word that is only a name; "golden gate" needs its capitals
+            # ("Mar del Plata": every word but a particle capitalised) or a preposition.
+            titled = all(w[2][0].isupper() or w[2] in _PARTICLES for w in span)
+            return titled or cue or any(self._proper_word(w[2].lower()) for w in span)
+        if key in self._gaz.never or key in self._gaz.not_cued_name_words or key in self._gaz.products:
+            return False  # "in May", "The office", "at Google"
+        if key in self._gaz.calendar:
+            return False  # "in August", "English Breakfast"
         strength = self._gaz.strength(key)
         if strength == 0:
-            return capital and cue
+            # A big city no English word spells ("Corrientes") needs only its capital.
+            major = key in self._gaz.major_locations and key not in self._gaz.everyday
+            return capital and (cue or (major and not first.isupper()))  # not "UTC", "SLA"
         if strength == 1:
             return cue and (capital or key in self._gaz.major_locations)
         if key in self._gaz.first_names and (

@@ -22,6 +22,12 @@ SCORES: dict[str, float] = {"PERSON": 0.85, "LOCATION": 0.85, "ORGANIZATION": 0.
 # identifiers, handles and versions.
 _NOT_IN_NAME = frozenset("@/\\_:=<>{}[]#$%0123456789")
 _ODD_CAPS = re.compile(r"\w[A-Z]\w*[A-Z]")
+# A capital inside a word after a lower-case letter, where the word does not start with a
+# surname prefix: product names are written that way, surnames only after Mc, Mac, O', De ...
+_CAMEL = re.compile(r"\b(?!(?:Mc|Mac|De|Di|Da|Du|La|Le|Van|Von|St|Fitz)[A-Z])[A-Z]?[a-z]+[A-Z]")
+_PARTICLES = frozenset(
+    {"van", "von", "de", "der", "den", "da", "di", "du", "la", "le", "del", "dos", "ter", "y"}
+)
 
 
 class SpacyNerRecognizer(EntityRecognizer):
@@ -41,6 +47,8 @@ class SpacyNerRecognizer(EntityRecognizer):
         results = []
         for ent in nlp_artifacts.entities:
             entity = LABELS.get(ent.label_)
+            if entity == "ORGANIZATION" and self._org_is_place(text, ent.start_char, ent.text):
+                entity = "LOCATION"
             if entity is None or entity not in entities:
                 continue
             tokens = list(ent)
@@ -55,6 +63,15 @@ class SpacyNerRecognizer(EntityRecognizer):
                 entity = self._relabel(text, start, end, entity)
                 results.append(RecognizerResult(entity, start, end, SCORES[entity]))
         return results
+
+    def _org_is_place(self, text: str, start: int, value: str) -> bool:
+        """The small model reads an unknown town after "from" or "in" as an organisation
+        ("someone from Šambron"); one word after such a preposition is a place unless it
+        is a product or an everyday word."""
+        low = value.lower()
+        if " " in low or low in self._gaz.products or low in self._gaz.everyday or low in self._stop_terms:
+            return False
+        return not value.isupper() and cues.place_before(text, start, strict=True)
 
     def _filler(self, low: str) -> bool:
         """A word the small model swallows into a name: "Is Auvergne", "Hi Sarah", "Draft"."""
@@ -71,14 +88,36 @@ class SpacyNerRecognizer(EntityRecognizer):
             return False
         if any(w in self._stop_terms for w in words) or not value[0].isupper():
             return False
+        # Product words are no person or place, but are organisations (opt-in).
+        if entity != "ORGANIZATION" and any(w in self._gaz.products for w in words):
+            return False
         if _ODD_CAPS.search(value) or (value.isupper() and " ".join(words) not in self._gaz.locations):
             return False
-        # A lone unknown capitalised word at a sentence start or before a colon is usually
-        # just a capitalised word ("Lorem", "Email:").
-        if len(words) == 1 and self._filler(words[0]) and words[0] not in self._gaz.locations:
+        if any(w.islower() and w not in _PARTICLES for w in value.split()[1:]):
+            return False  # "Mark the Netlify": a name holds no lower-case word but "van", "de"
+        if _CAMEL.search(value):
+            return False  # "MacBook", "ThinkPad", "SendGrid" (not "McDonald", "MacKenzie")
+        return len(words) > 1 or self._lone_word_ok(text, start, end, words[0], entity)
+
+    def _lone_word_ok(self, text: str, start: int, end: int, low: str, entity: str) -> bool:
+        """A single capitalised word is weak evidence: at a sentence start or before a colon
+        it may be capitalised for that reason only ("Lorem", "Email:"), and a word that is
+        also an everyday word ("Frank feedback", "Bill the client", "the August numbers")
+        is a name only after a cue ("thanks Frank", "Name: Bill")."""
+        if self._filler(low) and low not in self._gaz.locations:
             return False  # "Draft", "Monday", "German"
-        lone = len(words) == 1 and not self._gaz.knows(words[0])
-        return not (lone and (cues.sentence_start(text, start) or text[end : end + 1] == ":"))
+        at_start = cues.sentence_start(text, start) or text[end : end + 1] == ":"
+        if entity == "ORGANIZATION":
+            return self._gaz.knows(low) or not at_start
+        if entity == "PERSON" and cues.determiner_before(text, start):
+            return False  # "the Asana project"
+        cued = cues.person_before(text, start) or cues.label_before(text, start)
+        strength = self._gaz.strength(low)
+        if strength == 0 and not cued:
+            return False
+        if strength == 1 and at_start and not cued:
+            return False
+        return self._gaz.knows(low) or not at_start
 
     def _relabel(self, text: str, start: int, end: int, entity: str) -> str:
         """The small model often swaps PERSON and LOCATION on unfamiliar words ("Nadia" as a

@@ -112,7 +112,19 @@ def _ssn_check(value: str) -> bool:
     return ssn_ok(digits_only(value))
 
 
-_SSN_WORDS = ("ssn", "ssns", "social security", "social", "soc sec", "tax id", "tin", "itin", "taxpayer")
+_SSN_WORDS = (
+    "ssn",
+    "ssns",
+    "social security",
+    "social",
+    "soc sec",
+    r"ss\s?(?:number|no|num|nr)",  # "the SS number on file", "SS no."
+    r"s\.s\.n",
+    "tax id",
+    "tin",
+    "itin",
+    "taxpayer",
+)
 # "... gave 525642146 as social security no.": the naming word may follow the number.
 _SSN_AFTER = re.compile(r"[^\n\d]{0,16}\b(?:" + "|".join(_SSN_WORDS) + r")\b", re.IGNORECASE)
 
@@ -125,8 +137,14 @@ def ssn_recognizer() -> RegexRecognizer:
             Rule(re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])"), 0.85, check=_ssn_check),
             # 123.45.6789: three groups, so never an IPv4 address or a version number.
             Rule(re.compile(r"(?<![\w.-])\d{3}\.\d{2}\.\d{4}(?![\w-]|\.\d)"), 0.7, check=_ssn_check),
-            Rule(re.compile(r"(?<![\w.-])\d{3} \d{2} \d{4}(?![\w.-])"), 0.6, _ssn_check, context, _SSN_AFTER),
-            Rule(re.compile(r"(?<![\w.-])\d{9}(?![\w.-])"), 0.7, _ssn_check, context, _SSN_AFTER),
+            Rule(
+                re.compile(r"(?<![\w.-])\d{3} \d{2} \d{4}(?![\w-]|\.\d)"),
+                0.6,
+                _ssn_check,
+                context,
+                _SSN_AFTER,
+            ),
+            Rule(re.compile(r"(?<![\w.-])\d{9}(?![\w-]|\.\d)"), 0.7, _ssn_check, context, _SSN_AFTER),
         ],
     )
 

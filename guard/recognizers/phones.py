@@ -46,6 +46,11 @@ _CONTEXT = re.compile(
     r"(?:number|no|num|nr|#))\b\.?)\D{0,24}$",
     re.IGNORECASE,
 )
+# One-letter labels of a signature or a card ("m: 07 731 5495", "T: ...", "| c: ..."): only
+# right before the number, and with a colon unless the label starts the line.
+_LETTER_LABEL = re.compile(
+    r"(?:(?:^|[\s|(,;/])[mtpcwhod]\s?:|(?:^|\n)[ \t]*[mtpc]\.?[ \t])\s*$", re.IGNORECASE
+)  # "m: 07 731 5495" anywhere, "m 0425-742 9478" at the start of a line
 _CONTEXT_WINDOW = 40
 MIN_DIGITS, MAX_DIGITS = 7, 15
 
@@ -83,6 +88,8 @@ class PhoneRecognizer(EntityRecognizer):
         if _NANP.fullmatch(number) or _FRENCH_PAIRS.fullmatch(number) or _BRACKETED_AREA.fullmatch(number):
             return 0.75
         if _CONTEXT.search(text, max(0, start - _CONTEXT_WINDOW), start):
+            return 0.65
+        if _LETTER_LABEL.search(text, max(0, start - 6), start):
             return 0.65
         return 0.0
 
