@@ -179,3 +179,28 @@ async def test_a_full_shadow_queue_drops_and_counts() -> None:
     for _ in range(5):
         shadow.submit({}, Decision(allow=True), "0" * 24)
     assert metrics.registry.get_sample_value("skein_shadow_dropped_total") == 3
+
+
+@pytest.mark.postgres
+async def test_replay_reads_the_postgres_store(
+    gateway_settings: Settings,
+    guard: Guard,
+    bearer: Bearer,
+    bundles: Bundles,
+    postgres_dsn: str,
+    pg_schema: str,
+) -> None:
+    values = bundles.settings(gateway_settings).model_dump()
+    values["audit"] = {
+        **values["audit"],
+        "sink": "postgres",
+        "postgres_dsn": postgres_dsn,
+        "postgres_schema": pg_schema,
+    }
+    auditor = bearer(sub="carol", roles=["auditor"])
+    async with running_gateway(Settings.model_validate(values), guard) as client:
+        ids = await traffic(client, bearer)
+        await shipped(client, auditor, 5)
+        report = (await client.get("/v1/replay?candidate=frozen.tar.gz", headers=auditor)).json()
+        assert report["replayed"] == 5 and report["by_kind"] == {"allow_to_deny": 3}
+        assert {c["decision_id"] for c in report["changes"]} == ids["frozen"]
