@@ -38,6 +38,7 @@ def gateway_url(
     tmp_path: Path, token_issuer_session: TokenIssuer, fake_provider: FakeProvider
 ) -> Iterator[str]:
     ws = workspace(tmp_path / "ws")
+    ws.quiet_finance()  # no guard for finance: the page is under test, not the NER model
     serving = tmp_path / "serving.tar.gz"
     serving.write_bytes(ws.build("serving"))
     candidates = tmp_path / "candidates"
@@ -54,7 +55,7 @@ def gateway_url(
         },
         "auth": {"issuer": token_issuer_session.issuer, "audience": token_issuer_session.audience},
         "providers": {"openai": {"base_url": fake_provider.base_url}},
-        "guard": {"enabled": False},  # the page is under test, not the NER model
+        "guard": {"enabled": False},
     }
     with serve(config, tmp_path) as base:
         yield base
@@ -99,9 +100,10 @@ def test_sign_in_search_open_and_replay(
 
     driver: WebDriver = browser  # type: ignore[assignment]
     alice = {"authorization": f"Bearer {token_issuer_session.mint(sub='alice', roles=['finance'])}"}
-    for model in ("gpt-4o-mini", "gpt-4o-mini", "gpt-4o"):
+    for model, status in (("gpt-4o-mini", 200), ("gpt-4o-mini", 200), ("gpt-4o", 403)):
         body = {"model": model, "messages": [{"role": "user", "content": "hi"}]}
-        httpx.post(f"{gateway_url}/v1/chat/completions", json=body, headers=alice, timeout=30)
+        response = httpx.post(f"{gateway_url}/v1/chat/completions", json=body, headers=alice, timeout=30)
+        assert response.status_code == status, response.text
     auditor = token_issuer_session.mint(sub="carol", roles=["auditor"])
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
