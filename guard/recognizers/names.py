@@ -36,6 +36,14 @@ GENERATED = "gazetteer.json.gz"  # guard/data, made by ``python -m guard.data.bu
 Word = tuple[int, int, str]
 
 
+def _inside_token(text: str, start: int, end: int) -> bool:
+    """A word that is part of an e-mail address, a handle, a path or an identifier
+    ("mattia18@example.com", "@channel", "/var/log/ana"): never part of a name."""
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    return before in "@/_\\" or after in "@/_\\0123456789"
+
+
 def _without_possessive(start: int, end: int, word: str) -> Word:
     """ "Mrs. İnönü's payment": the name is "İnönü" ("it's", "he'll" stay whole and are no names)."""
     if len(word) > 3 and word[-2:].lower() in ("'s", "\u2019s"):
@@ -173,7 +181,11 @@ class GazetteerRecognizer(EntityRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        words: list[Word] = [_without_possessive(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+        words: list[Word] = [
+            _without_possessive(m.start(), m.end(), m.group())
+            for m in _WORD.finditer(text)
+            if not _inside_token(text, m.start(), m.end())
+        ]
         results: list[RecognizerResult] = []
         if "PERSON" in entities:
             results.extend(self._people(text, words))

@@ -64,6 +64,11 @@ class SpacyNerRecognizer(EntityRecognizer):
                 results.append(RecognizerResult(entity, start, end, SCORES[entity]))
         return results
 
+    def _everyday_phrase(self, words: list[str]) -> bool:
+        """Every word an everyday English word, the first at most also a name ("Rose Gold";
+        not "Will Smith", whose surname is no everyday word)."""
+        return self._gaz.strength(words[0]) < 2 and all(w in self._gaz.everyday for w in words[1:])
+
     def _org_is_place(self, text: str, start: int, value: str) -> bool:
         """The small model reads an unknown town after "from" or "in" as an organisation
         ("someone from Šambron"); one word after such a preposition is a place unless it
@@ -95,6 +100,8 @@ class SpacyNerRecognizer(EntityRecognizer):
             return False
         if any(w.islower() and w not in _PARTICLES for w in value.split()[1:]):
             return False  # "Mark the Netlify": a name holds no lower-case word but "van", "de"
+        if entity == "PERSON" and len(words) > 1 and self._everyday_phrase(words):
+            return False  # "Rose Gold", "Space Black": capitalised everyday words
         if _CAMEL.search(value):
             return False  # "MacBook", "ThinkPad", "SendGrid" (not "McDonald", "MacKenzie")
         return len(words) > 1 or self._lone_word_ok(text, start, end, words[0], entity)
