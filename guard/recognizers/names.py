@@ -221,7 +221,11 @@ class GazetteerRecognizer(EntityRecognizer):
             return self._extend(text, words, i, capital=True), 0.9
         if low in self._gaz.not_cued_name_words:
             return None  # a function word ("Is", "And") never starts a name
-        if cues.label_before(text, start) and (capital or low not in self._gaz.everyday):
+        # After a label an everyday word is a name only if it is also a given name:
+        # "Name: Will", not "a file called Final".
+        if cues.label_before(text, start) and (
+            low not in self._gaz.everyday or (capital and low in self._gaz.first_names)
+        ):
             return self._extend(text, words, i, capital=capital), 0.85  # "Name: X", "i am puk"
         if low not in self._gaz.first_names:
             if self._before_surname(text, words, i) or self._cued(text, words, i, capital):
