@@ -232,7 +232,11 @@ class GazetteerRecognizer(EntityRecognizer):
                 return self._extend(text, words, i, capital), 0.6
             return None
         last = self._extend(text, words, i, capital)
-        if not self._enough_evidence(text, words, i, last):
+        name_end = words[last][1]
+        followed_by_cue = cues.email_after(text, name_end) or cues.speaker_after(text, name_end)
+        if not (
+            self._enough_evidence(text, words, i, last) or (followed_by_cue and low not in self._gaz.never)
+        ):
             return None
         if last > i:
             # A given name and a known surname ("Brandon Sutton") outrank a town named Sutton.
