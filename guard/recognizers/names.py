@@ -232,16 +232,18 @@ class GazetteerRecognizer(EntityRecognizer):
                 return self._extend(text, words, i, capital), 0.6
             return None
         last = self._extend(text, words, i, capital)
-        name_end = words[last][1]
-        followed_by_cue = cues.email_after(text, name_end) or cues.speaker_after(text, name_end)
         if not (
-            self._enough_evidence(text, words, i, last) or (followed_by_cue and low not in self._gaz.never)
+            self._enough_evidence(text, words, i, last) or self._followed_by_cue(text, words[last][1], low)
         ):
             return None
         if last > i:
             # A given name and a known surname ("Brandon Sutton") outrank a town named Sutton.
             return last, 0.9 if words[last][2].lower() in self._gaz.surnames else 0.8
         return last, 0.65 if capital else 0.55
+
+    def _followed_by_cue(self, text: str, end: int, low: str) -> bool:
+        """ "add austin garza ana@x.org", "austin said": even a given name that is also a word."""
+        return low not in self._gaz.never and (cues.email_after(text, end) or cues.speaker_after(text, end))
 
     def _enough_evidence(self, text: str, words: list[Word], i: int, last: int) -> bool:
         """A known first name alone is a person if it is nothing else; a word that is also
