@@ -36,19 +36,22 @@ GENERATED = "gazetteer.json.gz"  # guard/data, made by ``python -m guard.data.bu
 Word = tuple[int, int, str]
 
 
-def _inside_token(text: str, start: int, end: int) -> bool:
-    """A word that is part of an e-mail address, a handle, a path or an identifier
-    ("mattia18@example.com", "@channel", "/var/log/ana"): never part of a name."""
-    before = text[start - 1] if start else " "
-    after = text[end] if end < len(text) else " "
-    return before in "@/_\\" or after in "@/_\\0123456789"
+# A word glued to "@", "/", "_", "\\" or a digit is part of an e-mail address, a handle, a
+# path or an identifier ("mattia18@example.com", "@channel", "/var/log/ana"): no name.
+_NAME_WORD = re.compile(r"(?<![\w@/\\])" + _WORD.pattern + r"(?![\w@/\\])")
+_POSSESSIVE = ("'s", "\u2019s", "'S", "\u2019S")
 
 
-def _without_possessive(start: int, end: int, word: str) -> Word:
-    """ "Mrs. İnönü's payment": the name is "İnönü" ("it's", "he'll" stay whole and are no names)."""
-    if len(word) > 3 and word[-2:].lower() in ("'s", "\u2019s"):
-        return start, end - 2, word[:-2]
-    return start, end, word
+def _words(text: str) -> list[Word]:
+    """The words that may be names, a possessive 's cut off ("Mrs. İnönü's payment")."""
+    words = []
+    for match in _NAME_WORD.finditer(text):
+        start, end = match.span()
+        word = match.group()
+        if word[-2:] in _POSSESSIVE and len(word) > 3:
+            word, end = word[:-2], end - 2
+        words.append((start, end, word))
+    return words
 
 
 class Words(frozenset[str]):
@@ -181,11 +184,7 @@ class GazetteerRecognizer(EntityRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        words: list[Word] = [
-            _without_possessive(m.start(), m.end(), m.group())
-            for m in _WORD.finditer(text)
-            if not _inside_token(text, m.start(), m.end())
-        ]
+        words = _words(text)
         results: list[RecognizerResult] = []
         if "PERSON" in entities:
             results.extend(self._people(text, words))
@@ -361,7 +360,7 @@ class GazetteerRecognizer(EntityRecognizer):
         index = 0
         while index < len(words):
             word = words[index][2]
-            if self._unknown_foreign_place(text, words[index]):
+            if not word.isascii() and self._unknown_foreign_place(text, words[index]):
                 results.append(RecognizerResult("LOCATION", words[index][0], words[index][1], 0.6))
                 index += 1
                 continue
