@@ -251,8 +251,8 @@ class GazetteerRecognizer(EntityRecognizer):
         low, capital = word.lower(), word[0].isupper()
         strength = self._gaz.strength(low)
         followed = last > i and self._gaz.strength(words[i + 1][2].lower()) > 0
-        if last == i and cues.determiner_before(text, start):
-            return False  # "the Asana project", "our Jenkins job": a thing, not a person
+        if cues.determiner_before(text, start):
+            return False  # "the Asana project", "the Monty Hall problem": a thing, not a person
         if strength == 0:  # "Will Smith", not "New Relic"
             surname = words[i + 1][2].lower() if last > i else ""
             return capital and surname in self._gaz.surnames and self._gaz.strength(surname) == 2

@@ -100,6 +100,8 @@ class SpacyNerRecognizer(EntityRecognizer):
             return False
         if any(w.islower() and w not in _PARTICLES for w in value.split()[1:]):
             return False  # "Mark the Netlify": a name holds no lower-case word but "van", "de"
+        if entity == "PERSON" and cues.determiner_before(text, start):
+            return False  # "the Monty Hall problem", "The Starry Night": named things
         if entity == "PERSON" and len(words) > 1 and self._everyday_phrase(words):
             return False  # "Rose Gold", "Space Black": capitalised everyday words
         if _CAMEL.search(value):
