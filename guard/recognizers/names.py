@@ -321,7 +321,10 @@ class GazetteerRecognizer(EntityRecognizer):
             and self._surname_like(nxt[2].lower())
             and (cues.email_after(text, nxt[1]) or cues.speaker_after(text, nxt[1]))
         )
-        return two_words or (not capital and cues.person_before(text, start))
+        # A capitalised word after a cue is usually found by the model; where it is not
+        # ("Best regards,\nGélinas") it must be no word of any English kind.
+        cued = cues.person_before(text, start) and (not capital or self._gaz.strength(word.lower()) == 2)
+        return two_words or cued
 
     def _after_title(self, text: str, words: list[Word], i: int) -> bool:
         if i == 0:
