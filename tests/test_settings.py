@@ -132,6 +132,6 @@ def test_a_deployment_names_a_configured_provider(tmp_path: Path) -> None:
         "routing:\n  deployments:\n    gpt-4o: [{provider: openai}, {provider: openai-eu, weight: 2}]\n"
     )
     with pytest.raises(
-        SettingsError, match="routing.deployments.gpt-4o: provider 'openai-eu' is not in providers"
+        SettingsError, match=r"routing\.deployments\.gpt-4o: provider 'openai-eu' is not in providers"
     ):
         load_settings(config, {})

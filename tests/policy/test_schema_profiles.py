@@ -51,7 +51,7 @@ def test_worker_tasks_need_a_worker_and_a_known_task() -> None:
         {"allowed": ["*"], "worker": "gpt-4o-mini", "worker_tasks": ["summarize"]}
     )
     assert rules.worker_tasks == ("summarize",)
-    with pytest.raises(ValidationError, match="models.worker_tasks needs models.worker"):
+    with pytest.raises(ValidationError, match=r"models\.worker_tasks needs models\.worker"):
         ModelRules.model_validate({"allowed": ["*"], "worker_tasks": ["summarize"]})
     with pytest.raises(ValidationError, match="worker_tasks"):
         ModelRules.model_validate({"allowed": ["*"], "worker": "gpt-4o-mini", "worker_tasks": ["poetry"]})
