@@ -79,6 +79,7 @@ from gateway.stages.mcp_target import McpTarget
 from gateway.stages.profile import Profile
 from gateway.stages.recovery import Recovery
 from gateway.stages.route import RouteCall
+from gateway.state.breakers import BreakerSync
 from gateway.state.shared import open_state
 from gateway.telemetry import Tracing, open_tracing
 from gateway.upstream.balance import Balancer
@@ -218,6 +219,10 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
     metrics_live.watch(metrics.registry, state_failures=state.policy.failures)
     if state.backend == "redis":
         metrics.watch_dependency("redis", lambda: state.policy.up)
+    if state.client is not None and breakers.by_name:  # replicas share when a breaker opens
+        breaker_sync = BreakerSync(breakers, state.client, settings.state.key_prefix)
+        breaker_sync.start()
+        stack.push_async_callback(breaker_sync.aclose)
 
     unauthenticated = UnauthenticatedBudget()  # one budget for every route's failed logins
     recorder = Recorder(audit, metrics, instance_id, unauthenticated)

@@ -250,6 +250,13 @@ class Metrics:
             "Calls served by a cheaper model than asked for, by reason (budget or task).",
             {"reason": LabelBound(2, known=DOWNSHIFT_REASONS), "role": self._roles, "task": task},
         )
+        # Labelled by configured provider entries only (watch_breakers): bounded by the config.
+        self._breaker_state = Gauge(
+            "skein_breaker_state",
+            "Circuit breaker of each deployment: 0 closed, 1 half-open, 2 open.",
+            ("deployment",),
+            registry=self.registry,
+        )
 
     def _define_operations_metrics(self) -> None:
         self._audit = self._counter(
@@ -477,17 +484,9 @@ class Metrics:
         self._spool_bytes.set_function(spool_bytes)
 
     def watch_breakers(self, breakers: Breakers) -> None:
-        """Each deployment's breaker as a gauge read at scrape time (0 closed, 1 half-open, 2 open)."""
-        if not breakers.by_name:
-            return
-        gauge = Gauge(
-            "skein_breaker_state",
-            "Circuit breaker of each deployment: 0 closed, 1 half-open, 2 open.",
-            ("deployment",),
-            registry=self.registry,
-        )
+        """Each deployment's breaker, read at scrape time (0 closed, 1 half-open, 2 open)."""
         for name, breaker in breakers.by_name.items():
-            gauge.labels(name).set_function(functools.partial(_breaker_value, breaker))
+            self._breaker_state.labels(name).set_function(functools.partial(_breaker_value, breaker))
 
     def watch_dependency(self, dependency: Dependency, up: Callable[[], bool]) -> None:
         self._dependency_up.labels(dependency).set_function(lambda: 1.0 if up() else 0.0)

@@ -123,3 +123,15 @@ def test_a_value_error_names_the_variable_that_set_part_of_a_list() -> None:
         "SKEIN_AUTH__API_KEYS: auth.api_keys.0.sha265: unknown key; did you mean auth.api_keys.0.sha256?"
         in lines
     )
+
+
+def test_a_deployment_names_a_configured_provider(tmp_path: Path) -> None:
+    config = tmp_path / "skein.yaml"
+    config.write_text(
+        "providers:\n  openai: {base_url: 'http://127.0.0.1:1/v1'}\n"
+        "routing:\n  deployments:\n    gpt-4o: [{provider: openai}, {provider: openai-eu, weight: 2}]\n"
+    )
+    with pytest.raises(
+        SettingsError, match=r"routing\.deployments\.gpt-4o: provider 'openai-eu' is not in providers"
+    ):
+        load_settings(config, {})

@@ -3,6 +3,11 @@
 Last on the way in: nothing leaves the building before every check passed and the guard
 masked it. The bytes sent are the dialect's re-serialisation of the body that policy and the
 guard saw, never the caller's own bytes.
+
+One attempt, through the deployment's circuit breaker when breakers are on. Only an attempt
+that failed in a retryable way before the answer's head (``gateway.upstream.retry``) goes to
+``Recovery`` (retries, other deployments, fallback models: ``gateway/stages/recovery.py``); the
+happy path costs one counter and, with breakers, one state check.
 """
 
 from __future__ import annotations

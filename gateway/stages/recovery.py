@@ -220,9 +220,11 @@ class Recovery:
             placed = tuple(u for u in self._balancer.order(served, served_info.provider) if u.speaks(family))
         if not placed:
             upstream = self._upstreams.get(served_info.provider)
-            placed = (upstream,) if upstream is not None and upstream.speaks(family) else ()
-        if not placed:
-            return None, "provider_not_configured"
+            if upstream is None:
+                return None, "provider_not_configured"
+            if not upstream.speaks(family):
+                return None, "dialect_mismatch"
+            placed = (upstream,)
         return Route(served, served_info, placed[0], placed[1:]), None
 
     def _request(self, call: Call, route: Route, previous: UpstreamRequest) -> UpstreamRequest:

@@ -13,6 +13,8 @@ import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
+import redis.asyncio as redis
+
 from gateway.settings import StateSettings
 from gateway.state.counters import CounterStore, MemoryCounters, RedisCounters
 from gateway.state.idempotency import Idempotency, MemoryIdempotency, RedisIdempotency
@@ -30,12 +32,14 @@ class SharedState:
     policy: FailurePolicy  # failure modes, outage health, failures let through
     default_max_tokens: int
     backend: str
+    client: redis.Redis | None = None  # the Redis connection pool, with backend "redis"
 
 
 async def open_state(settings: StateSettings, stack: AsyncExitStack) -> SharedState:
     """The configured state; Redis connections close with ``stack``."""
     counters: CounterStore
     idempotency: Idempotency
+    client: redis.Redis | None = None
     if settings.backend == "redis":
         client = new_client(settings)
         stack.push_async_callback(client.aclose)
@@ -59,4 +63,5 @@ async def open_state(settings: StateSettings, stack: AsyncExitStack) -> SharedSt
         policy=policy,
         default_max_tokens=settings.default_max_tokens,
         backend=settings.backend,
+        client=client,
     )

@@ -10,8 +10,8 @@ that keeps failing, and find out cheaply when it is back.
   success closes the breaker, its failure opens it for another cooldown. A probe that never
   reports (its caller went away) stops blocking others after one more cooldown.
 
-State is per process (replicas learn on their own, each after ``failures`` calls); sharing it
-through Redis is not implemented (docs/routing.md).
+State is per process; with Redis (``state.backend: redis``) replicas also share when a breaker
+opened (``gateway.state.breakers``), so one replica's ``failures`` are enough for all of them.
 """
 
 from __future__ import annotations
@@ -66,6 +66,24 @@ class Breaker:
         self.failures += 1
         if self.opened_at is not None or self.failures >= self._threshold:
             self.opened_at, self.probe_at = self._clock(), None
+
+    def open_since(self, seconds_ago: float) -> None:
+        """Open as if it had opened ``seconds_ago`` (another replica saw it fail); an open
+        breaker that opened later keeps its own time."""
+        opened = self._clock() - max(0.0, seconds_ago)
+        if self.opened_at is None or opened > self.opened_at:
+            self.opened_at, self.probe_at = opened, None
+
+    def open_age(self) -> float | None:
+        """Seconds since it opened, while it is open (not half-open); else None."""
+        if self.opened_at is None:
+            return None
+        age = self._clock() - self.opened_at
+        return age if age < self._cooldown else None
+
+    @property
+    def cooldown(self) -> float:
+        return self._cooldown
 
 
 class Breakers:

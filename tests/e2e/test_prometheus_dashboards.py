@@ -69,6 +69,7 @@ async def live_gateway(
         auth={"issuer": token_issuer.issuer, "audience": token_issuer.audience},
         providers={"openai": provider, "openrouter": provider},
         state={"backend": "redis", "redis_url": redis_url, "key_prefix": redis_prefix},
+        routing={"breaker_failures": 5},  # the breakers panel: a state per provider
         mcp={
             "servers": {
                 "developer": {"url": mcp_servers.urls["developer"]},
@@ -131,6 +132,12 @@ async def _traffic(base: str, bearer: Callable[..., dict[str, str]], token_issue
             (chat("mail jane.doe@example.com please"), bearer(roles=["finance"]), 200),
             (chat(model="gpt-4o"), bearer(sub="dev", roles=["developer"]), 200),
             (chat(model="gpt-4o"), bearer(roles=["finance"]), 403),
+            # a summary served by the worker model (the routing row)
+            (
+                chat(model="claude-3-5-sonnet"),
+                {**bearer(roles=["finance"]), "x-skein-task": "summarize"},
+                200,
+            ),
             (chat(stream=True), bearer(roles=["finance"]), 200),
             (chat(model="gpt-4o", stream=True), bearer(sub="dev", roles=["developer"]), 200),
             (chat("[[status:500]]"), bearer(roles=["finance"]), 500),

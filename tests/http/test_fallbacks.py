@@ -46,7 +46,8 @@ async def gateway(
 ) -> AsyncIterator[httpx.AsyncClient]:
     for provider in providers.values():
         provider.reset()
-    timeouts = {"read_timeout_seconds": 0.5, "response_timeout_seconds": 2}
+    # Short enough for the hang test, long enough that a loaded machine never trips it by accident.
+    timeouts = {"read_timeout_seconds": 1.5, "response_timeout_seconds": 5}
     configured = {
         "openai": {"base_url": providers["openai"].base_url, **timeouts},
         "anthropic": {

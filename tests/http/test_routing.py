@@ -48,6 +48,13 @@ async def test_aliases_resolve_per_role(
     assert default.headers["x-skein-model"] == "gpt-4o"
 
 
+async def test_an_alias_in_the_anthropic_dialect(gateway: httpx.AsyncClient, bearer: Bearer) -> None:
+    body = {"model": "lead", "max_tokens": 64, "messages": [{"role": "user", "content": "hello"}]}
+    response = await gateway.post("/v1/messages", json=body, headers=bearer(roles=["finance"]))
+    assert response.status_code == 200, response.text
+    assert response.headers["x-skein-model"] == "claude-3-5-sonnet"
+
+
 async def test_an_alias_the_profile_does_not_set_is_refused(
     gateway: httpx.AsyncClient, bearer: Bearer
 ) -> None:

@@ -40,3 +40,18 @@ def test_unknown_key_names_file_and_key(tmp_path: Path) -> None:
     with pytest.raises(SchemaError) as info:
         load_profiles(tmp_path, catalog)
     assert "auditor.yaml" in str(info.value) and "gooseignore: unknown key" in str(info.value)
+
+
+def test_worker_tasks_need_a_worker_and_a_known_task() -> None:
+    from pydantic import ValidationError
+
+    from signing.schema import ModelRules
+
+    rules = ModelRules.model_validate(
+        {"allowed": ["*"], "worker": "gpt-4o-mini", "worker_tasks": ["summarize"]}
+    )
+    assert rules.worker_tasks == ("summarize",)
+    with pytest.raises(ValidationError, match=r"models\.worker_tasks needs models\.worker"):
+        ModelRules.model_validate({"allowed": ["*"], "worker_tasks": ["summarize"]})
+    with pytest.raises(ValidationError, match="worker_tasks"):
+        ModelRules.model_validate({"allowed": ["*"], "worker": "gpt-4o-mini", "worker_tasks": ["poetry"]})
