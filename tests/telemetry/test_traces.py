@@ -233,3 +233,18 @@ async def test_grpc_is_refused_at_start(
     with pytest.raises(TelemetryConfigError, match="grpc"):
         async with running_gateway(gateway_settings, guard=guard):
             pass
+
+
+async def test_an_unsampled_call_makes_no_spans_but_passes_its_context_on(
+    traced: Running, receiver: OtlpReceiver, bearer: Bearer, fake_provider: FakeProvider
+) -> None:
+    async with traced() as client:
+        headers = {**bearer(), "traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-00"}  # not sampled
+        response = await client.post(CHAT, json=_chat(), headers=headers)
+        assert response.status_code == 200
+        forwarded = fake_provider.headers[-1]["traceparent"]
+        sampled = await client.post(CHAT, json=_chat(), headers=bearer())
+        assert sampled.status_code == 200
+    assert CALLER_TRACE not in receiver.traces()
+    assert forwarded.startswith(f"00-{CALLER_TRACE}-") and forwarded.endswith("-00")
+    _server_span(_by_request(receiver, sampled.headers["x-skein-request-id"]))  # the other one is there
