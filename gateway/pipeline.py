@@ -95,8 +95,8 @@ class Pipeline:
             return await self._run(call, self._enter)
         call.trace = trace = self._tracing.begin(call, self._method, self._route)
         trace.attach()
-        try:
-            return await self._run(call, self._enter_traced)
+        try:  # a call the sampler left out makes no stage spans: only its context travels on
+            return await self._run(call, self._enter_traced if trace.recording else self._enter)
         finally:
             trace.detach()
 

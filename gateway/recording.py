@@ -3,7 +3,10 @@
 One vocabulary for outcomes: a call refused by anyone (authentication, policy, a budget, a
 rate limit) is a *deny* (``allow: false`` in audit, ``decision="deny"`` in metrics) with its
 reason; an allowed call that failed later (a provider error, a guard outage) keeps
-``allow: true`` and counts as an *error*.
+``allow: true`` and counts as an *error*. Metrics add (``Trail.outcome``): any other 4xx the
+gateway answered itself (a malformed body, ``pii_blocked``) is a *deny* too, a provider's own
+error answer passed through (its 429, its 500) an *error*, and a client that left *cancelled*;
+``status_class`` says what the caller got.
 
 Durable before answered: ``record`` returns once the call's event is in the audit spool
 (``AuditWriter.record``), and raises ``Unavailable`` (503 ``audit_unavailable``) when it

@@ -144,7 +144,7 @@ class Tracing:
         else:
             parent = self._propagator.extract(call.headers, context=otel_context.Context())
             span = self.tracer.start_span(name, context=parent, kind=SpanKind.SERVER, attributes=attributes)
-        return CallTrace(self, span)
+        return CallTrace(self, span, span.is_recording())
 
     def inject(self, span: Span, headers: dict[str, str]) -> None:
         """Add ``traceparent`` (and ``tracestate``) naming ``span`` to outgoing headers."""
@@ -157,6 +157,7 @@ class CallTrace:
 
     tracing: Tracing
     span: Span
+    recording: bool  # sampled: spans are made; else only the context is propagated
     upstream: Span | None = None
     upstream_end_ns: int | None = None  # a buffered answer's arrival (the upstream span's end)
     _token: object | None = field(default=None, repr=False)
@@ -186,6 +187,9 @@ class CallTrace:
         """The upstream call's client span; its context goes out in ``headers``."""
         route = call.route
         assert route is not None, "routed before forwarded"
+        if not self.recording:
+            self.tracing.inject(self.span, headers)  # the caller's choice not to sample travels on
+            return
         operation = _OPERATIONS.get(call.trail.action, call.trail.action)
         attributes = {
             "gen_ai.operation.name": operation,
@@ -225,6 +229,9 @@ class CallTrace:
 
     def end(self, call: Call) -> None:
         """End the call's span with its outcome: the decision, the status, the GenAI usage."""
+        if not self.recording:
+            self.span.end()
+            return
         self.end_upstream(call)
         trail, span = call.trail, self.span
         outcome = trail.outcome()

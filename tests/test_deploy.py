@@ -208,6 +208,9 @@ def test_prometheus_scrapes_metrics() -> None:
     skein = [job for job in jobs if any("skein:8080" in s["targets"] for s in job["static_configs"])]
     assert skein and all(job.get("metrics_path", "/metrics") == "/metrics" for job in skein)
     assert mounts("prometheus")["/etc/prometheus/prometheus.yml"] == ("./prometheus.yml", True)
+    # ... and loads the alert rules the repository ships (deploy/prometheus/alerts.yml)
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    assert mounts("prometheus")["/etc/prometheus/alerts.yml"] == ("./prometheus/alerts.yml", True)
 
 
 def test_grafana_mounts_existing_folders() -> None:

@@ -233,3 +233,31 @@ async def test_grpc_is_refused_at_start(
     with pytest.raises(TelemetryConfigError, match="grpc"):
         async with running_gateway(gateway_settings, guard=guard):
             pass
+
+
+async def test_an_unsampled_call_makes_no_spans_but_passes_its_context_on(
+    traced: Running, receiver: OtlpReceiver, bearer: Bearer, fake_provider: FakeProvider
+) -> None:
+    async with traced() as client:
+        headers = {**bearer(), "traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-00"}  # not sampled
+        response = await client.post(CHAT, json=_chat(), headers=headers)
+        assert response.status_code == 200
+        forwarded = fake_provider.headers[-1]["traceparent"]
+        sampled = await client.post(CHAT, json=_chat(), headers=bearer())
+        assert sampled.status_code == 200
+    assert CALLER_TRACE not in receiver.traces()
+    assert forwarded.startswith(f"00-{CALLER_TRACE}-") and forwarded.endswith("-00")
+    _server_span(_by_request(receiver, sampled.headers["x-skein-request-id"]))  # the other one is there
+
+
+async def test_control_routes_are_named_by_their_template(
+    traced: Running, receiver: OtlpReceiver, bearer: Bearer
+) -> None:
+    async with traced() as client:
+        response = await client.get("/api/v1/tasks/0123456789abcdef", headers=bearer())
+        assert response.status_code in (403, 404), response.text
+        listing = await client.get("/v1/models", headers=bearer())
+        assert listing.status_code == 200
+    server = _server_span(_by_request(receiver, response.headers["x-skein-request-id"]))
+    assert server.name == "GET /api/v1/tasks/{task_id}"  # not the path: span names stay bounded
+    assert _server_span(_by_request(receiver, listing.headers["x-skein-request-id"])).name == "GET /v1/models"
