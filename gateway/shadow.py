@@ -1,6 +1,6 @@
 """The shadow bundle: a second bundle asked beside the active one, never served.
 
-With ``bundle.shadow_path`` set, every model call's policy decision is handed, with its
+With ``bundle.shadow_path`` set, every model call's (and MCP message's) policy decision is handed, with its
 input, to a bounded queue (``bundle.shadow_queue_size``) as soon as the live decision is
 taken; a background task of the lifespan drains it, asks the shadow bundle the same
 question and compares the answers (``gateway.replay.difference``). The request never waits:
