@@ -21,6 +21,7 @@ LABEL = re.compile(
 PERSON_CUE = re.compile(
     r"\b(?:ask|asked|ask for|asking for|tell|told|ping|pinged|email|emailed|call|cc|thanks|thank|hey|hi|"
     r"hello|dear|met|text|texted|shoutout to|kudos to|props to|thanks to|who is|"
+    r"regards|cheers|sincerely|best wishes|warm wishes|"  # the name under a sign-off
     r"wife|husband|partner|colleague|coworker|boss|manager|son|daughter|mother|father|brother|sister|"
     r"meet|talked to|spoke to|spoke with|talk to|message|remind|invite|invited)\W{0,2}$",
     re.IGNORECASE,

@@ -36,11 +36,22 @@ GENERATED = "gazetteer.json.gz"  # guard/data, made by ``python -m guard.data.bu
 Word = tuple[int, int, str]
 
 
-def _without_possessive(start: int, end: int, word: str) -> Word:
-    """ "Mrs. İnönü's payment": the name is "İnönü" ("it's", "he'll" stay whole and are no names)."""
-    if len(word) > 3 and word[-2:].lower() in ("'s", "\u2019s"):
-        return start, end - 2, word[:-2]
-    return start, end, word
+# A word glued to "@", "/", "_", "\\" or a digit is part of an e-mail address, a handle, a
+# path or an identifier ("mattia18@example.com", "@channel", "/var/log/ana"): no name.
+_NAME_WORD = re.compile(r"(?<![\w@/\\])" + _WORD.pattern + r"(?![\w@/\\])")
+_POSSESSIVE = ("'s", "\u2019s", "'S", "\u2019S")
+
+
+def _words(text: str) -> list[Word]:
+    """The words that may be names, a possessive 's cut off ("Mrs. İnönü's payment")."""
+    words = []
+    for match in _NAME_WORD.finditer(text):
+        start, end = match.span()
+        word = match.group()
+        if word[-2:] in _POSSESSIVE and len(word) > 3:
+            word, end = word[:-2], end - 2
+        words.append((start, end, word))
+    return words
 
 
 class Words(frozenset[str]):
@@ -173,7 +184,7 @@ class GazetteerRecognizer(EntityRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        words: list[Word] = [_without_possessive(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+        words = _words(text)
         results: list[RecognizerResult] = []
         if "PERSON" in entities:
             results.extend(self._people(text, words))
@@ -209,19 +220,29 @@ class GazetteerRecognizer(EntityRecognizer):
             return self._extend(text, words, i, capital=True), 0.9
         if low in self._gaz.not_cued_name_words:
             return None  # a function word ("Is", "And") never starts a name
-        if cues.label_before(text, start) and (capital or low not in self._gaz.everyday):
+        # After a label an everyday word is a name only if it is also a given name:
+        # "Name: Will", not "a file called Final".
+        if cues.label_before(text, start) and (
+            low not in self._gaz.everyday or (capital and low in self._gaz.first_names)
+        ):
             return self._extend(text, words, i, capital=capital), 0.85  # "Name: X", "i am puk"
         if low not in self._gaz.first_names:
             if self._before_surname(text, words, i) or self._cued(text, words, i, capital):
                 return self._extend(text, words, i, capital), 0.6
             return None
         last = self._extend(text, words, i, capital)
-        if not self._enough_evidence(text, words, i, last):
+        if not (
+            self._enough_evidence(text, words, i, last) or self._followed_by_cue(text, words[last][1], low)
+        ):
             return None
         if last > i:
             # A given name and a known surname ("Brandon Sutton") outrank a town named Sutton.
             return last, 0.9 if words[last][2].lower() in self._gaz.surnames else 0.8
         return last, 0.65 if capital else 0.55
+
+    def _followed_by_cue(self, text: str, end: int, low: str) -> bool:
+        """ "add austin garza ana@x.org", "austin said": even a given name that is also a word."""
+        return low not in self._gaz.never and (cues.email_after(text, end) or cues.speaker_after(text, end))
 
     def _enough_evidence(self, text: str, words: list[Word], i: int, last: int) -> bool:
         """A known first name alone is a person if it is nothing else; a word that is also
@@ -230,8 +251,8 @@ class GazetteerRecognizer(EntityRecognizer):
         low, capital = word.lower(), word[0].isupper()
         strength = self._gaz.strength(low)
         followed = last > i and self._gaz.strength(words[i + 1][2].lower()) > 0
-        if last == i and cues.determiner_before(text, start):
-            return False  # "the Asana project", "our Jenkins job": a thing, not a person
+        if cues.determiner_before(text, start):
+            return False  # "the Asana project", "the Monty Hall problem": a thing, not a person
         if strength == 0:  # "Will Smith", not "New Relic"
             surname = words[i + 1][2].lower() if last > i else ""
             return capital and surname in self._gaz.surnames and self._gaz.strength(surname) == 2
@@ -300,7 +321,10 @@ class GazetteerRecognizer(EntityRecognizer):
             and self._surname_like(nxt[2].lower())
             and (cues.email_after(text, nxt[1]) or cues.speaker_after(text, nxt[1]))
         )
-        return two_words or (not capital and cues.person_before(text, start))
+        # A capitalised word after a cue is usually found by the model; where it is not
+        # ("Best regards,\nGélinas") it must be no word of any English kind.
+        cued = cues.person_before(text, start) and (not capital or self._gaz.strength(word.lower()) == 2)
+        return two_words or cued
 
     def _after_title(self, text: str, words: list[Word], i: int) -> bool:
         if i == 0:
@@ -339,7 +363,7 @@ class GazetteerRecognizer(EntityRecognizer):
         index = 0
         while index < len(words):
             word = words[index][2]
-            if self._unknown_foreign_place(text, words[index]):
+            if not word.isascii() and self._unknown_foreign_place(text, words[index]):
                 results.append(RecognizerResult("LOCATION", words[index][0], words[index][1], 0.6))
                 index += 1
                 continue

@@ -61,8 +61,15 @@ class SpacyNerRecognizer(EntityRecognizer):
             start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1])
             if self._plausible(text, start, end, entity):
                 entity = self._relabel(text, start, end, entity)
+                if entity == "PERSON" and cues.determiner_before(text, start):
+                    continue  # "the Monty Hall problem", "the Asana project": named things
                 results.append(RecognizerResult(entity, start, end, SCORES[entity]))
         return results
+
+    def _everyday_phrase(self, words: list[str]) -> bool:
+        """Every word an everyday English word, the first at most also a name ("Rose Gold";
+        not "Will Smith", whose surname is no everyday word)."""
+        return self._gaz.strength(words[0]) < 2 and all(w in self._gaz.everyday for w in words[1:])
 
     def _org_is_place(self, text: str, start: int, value: str) -> bool:
         """The small model reads an unknown town after "from" or "in" as an organisation
@@ -95,6 +102,8 @@ class SpacyNerRecognizer(EntityRecognizer):
             return False
         if any(w.islower() and w not in _PARTICLES for w in value.split()[1:]):
             return False  # "Mark the Netlify": a name holds no lower-case word but "van", "de"
+        if entity == "PERSON" and len(words) > 1 and self._everyday_phrase(words):
+            return False  # "Rose Gold", "Space Black": capitalised everyday words
         if _CAMEL.search(value):
             return False  # "MacBook", "ThinkPad", "SendGrid" (not "McDonald", "MacKenzie")
         return len(words) > 1 or self._lone_word_ok(text, start, end, words[0], entity)
@@ -109,8 +118,6 @@ class SpacyNerRecognizer(EntityRecognizer):
         at_start = cues.sentence_start(text, start) or text[end : end + 1] == ":"
         if entity == "ORGANIZATION":
             return self._gaz.knows(low) or not at_start
-        if entity == "PERSON" and cues.determiner_before(text, start):
-            return False  # "the Asana project"
         cued = cues.person_before(text, start) or cues.label_before(text, start)
         strength = self._gaz.strength(low)
         if strength == 0 and not cued:

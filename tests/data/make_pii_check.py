@@ -175,7 +175,9 @@ def style_for(rng: random.Random):  # type: ignore[no-untyped-def]
         if kind == "spaced" and entity is None:
             return value.replace(" ", r.choice(["  ", " ", "\n"]))
         if kind == "trailing" and entity is None:
-            return re.sub(r"[.!?]?$", "...", value) if r.random() < 0.5 else value
+            # only a segment that ends a sentence trails off ("is closed..."); the first
+            # version also put "..." before the value that followed a segment
+            return re.sub(r"[.!?]$", "...", value) if r.random() < 0.5 else value
         return value
 
     return style

@@ -8,9 +8,10 @@ while the held-out set still missed them. Everything differs from the other sets
   Croatia, Hungary, Slovakia, Slovenia, Lithuania, Turkey, Indonesia, Norway);
 * hand-written chat situations: forwarded e-mails, signatures, bullet lists, quoted
   replies, tickets, markdown, shouting, Title Case, no punctuation, emoji, lower case;
-* a third of the messages are clean and built to provoke false positives: capitalised
+* 380 of the 840 messages are clean and built to provoke false positives: capitalised
   product names, weekdays, months, job titles, words that are also given names ("Will",
-  "May", "Bill", "Grace"), languages and code identifiers.
+  "May", "Bill", "Grace"), languages and code identifiers, and 80 everyday questions to an
+  assistant (films, sights, food, science) written by hand.
 
 The guard's rules may be tuned on this set (see docs/guard.md, "Evaluation"). Deterministic
 (fixed seed; Faker pinned in the ``data`` extra):
@@ -149,6 +150,89 @@ CLEAN_TEMPLATES = [
     "Happy Birthday to the {product} project, 5 years old today!",
     "Green build, Red build: the {product} status page colours are swapped",
 ]
+# Everyday questions to an assistant, each once: films, places as topics, food, science.
+ASSISTANT_QUESTIONS = [
+    "Can you explain the difference between a Roth IRA and a 401(k)?",
+    "Write a cover letter for a Senior Data Analyst role at a fintech startup.",
+    "What's a good recipe for Pad Thai without peanuts?",
+    "Summarize the plot of Pride and Prejudice in three sentences.",
+    "Convert this CSV to JSON and sort by the Amount column.",
+    "The Marketing Ops channel is too noisy, can we mute the bot?",
+    "Is Black Friday or Cyber Monday better for the launch?",
+    "Our Net Promoter Score dropped after the pricing change.",
+    "Please rewrite the Terms of Service section about refunds.",
+    "Who won the Champions League in 2019?",
+    "Draft a LinkedIn post celebrating our Series B.",
+    "The Customer Success team needs a new onboarding checklist.",
+    "Explain Big O notation with an example in Java.",
+    "What is the capital gains tax on crypto?",
+    "Give me 10 name ideas for a coffee shop.",
+    'Translate "Thank you for your patience" into Portuguese and Italian.',
+    "How do I set up Two-Factor Authentication on the admin console?",
+    "The Quarterly Business Review deck needs a Risks slide.",
+    "Write a limerick about Kubernetes pods crashing.",
+    "Our Code of Conduct needs a section on remote work.",
+    "What does the Fed rate hike mean for mortgages?",
+    "I need a SQL query for Monthly Active Users by country.",
+    "Make the Submit button larger and change the font to Inter.",
+    "Is Earl Grey or English Breakfast stronger?",
+    "Schedule a Lunch and Learn about Accessibility for next month.",
+    "The Help Center article on Returns is outdated.",
+    "Compare the Pixel 8 and the Galaxy S24 cameras.",
+    "Can you make this email sound less passive-aggressive?",
+    "The Holiday Party budget is approved, venue TBD.",
+    "Write unit tests for the Invoice class using pytest.",
+    "What are the symptoms of Lyme disease?",
+    "The Wi-Fi in Meeting Room B keeps dropping.",
+    "Recommend three books like The Martian.",
+    "How many calories are in a Big Mac?",
+    "Please format the Table of Contents with page numbers.",
+    "Set the Status field to Closed Won for the renewal.",
+    "Write a product description for Noise Cancelling Headphones.",
+    "Explain the Pythagorean theorem to a ten year old.",
+    "Our Style Guide says to use Oxford commas.",
+    "The Sprint Review is moved, the Demo Day stays on schedule.",
+    "What time does the Apple Store open on Sundays?",
+    "Recommend a hiking trail near the Grand Canyon.",
+    "Who directed The Godfather?",
+    "Explain how the Electoral College works.",
+    "Write a toast for a wedding, short and funny.",
+    "Is the Mediterranean diet good for cholesterol?",
+    "Help me plan a road trip along Route 66.",
+    "What are the rules of cricket in simple terms?",
+    "How do I cook a Sunday roast for six people?",
+    "Summarise the French Revolution for a school essay.",
+    "Translate this menu from Spanish: Pollo Asado, Ensalada Mixta, Flan.",
+    "What's the best way to learn the Piano as an adult?",
+    "Compare Netflix and Disney Plus for kids content.",
+    "Explain the Monty Hall problem.",
+    "How long should I boil an egg for a runny yolk?",
+    "What's the difference between Baroque and Renaissance music?",
+    "Write a haiku about the Northern Lights.",
+    "Give me a workout plan for a Half Marathon.",
+    "Why is the Dead Sea so salty?",
+    "Suggest names for a golden retriever puppy.",
+    "What does the Bank of England base rate do?",
+    "How do Olympic judges score Gymnastics?",
+    "List the planets in order from the Sun.",
+    "Which is older, Stonehenge or the Pyramids?",
+    "Explain the Krebs cycle simply.",
+    "What's a good gift for a Secret Santa under 20 pounds?",
+    "How do I get red wine out of a white carpet?",
+    "Plan a three day trip itinerary with museums and food.",
+    "What's the plot of Hamlet?",
+    "Tips for a job interview at a Big Four firm?",
+    "Is it safe to eat raw cookie dough?",
+    "Which Premier League team has the most titles?",
+    "How does the Doppler effect work?",
+    "Create a shopping list for Thanksgiving dinner.",
+    "Describe the Mona Lisa to someone who can't see it.",
+    "What is Newton's third law?",
+    "How do I reset a Nest thermostat?",
+    "Can dogs eat Greek yogurt?",
+    "Write a bedtime story about a dragon named Sparkle.",
+    "Who painted The Starry Night?",
+]
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December"]  # fmt: skip
@@ -284,6 +368,8 @@ def main() -> None:
     for _ in range(300):
         text = rng.choice(OPENERS) + fill_clean(rng.choice(CLEAN_TEMPLATES), rng)
         rows.append(assemble([(text, None)], style_for(rng), rng))
+    for question in ASSISTANT_QUESTIONS:
+        rows.append(assemble([(question, None)], style_for(rng), rng))
     rng.shuffle(rows)
     write_jsonl(OUT, rows)
 

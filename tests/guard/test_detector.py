@@ -144,3 +144,45 @@ def test_no_outbound_network(detector: Detector, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(socket, "create_connection", refuse)
     fresh = Detector(DetectorSettings(), nlp=detector.nlp_engine)
     assert spans(fresh, "mail ann@example.co.uk") == [("EMAIL_ADDRESS", "ann@example.co.uk")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Can Tableau export to Gmail? The Scrum Master asked on Friday.",  # products, job titles
+        "Frank feedback please: is the Sentry dashboard useful?",  # a name-word starting a sentence
+        "Angel investors want the August metrics in the deck.",  # months that are names
+        "We celebrate Diwali, Christmas and Eid in the office calendar.",  # holidays
+        "Rose Gold is sold out, Space Black ships Monday.",  # capitalised everyday phrases
+        "Happy Birthday to the Asana project!",  # a name after an article names a thing
+        "Mark the Netlify ticket as done.",
+        "new laptops: ThinkPad for everyone, MacBook Pro for engineers",
+        "- Kibana\n- Cassandra\n- Redshift\nwhich of these do we pay for?",  # list items
+        "Is it green or English Breakfast tea?",  # a language name is no place
+    ],
+)
+def test_clean_capitalised_words(detector: Detector, text: str) -> None:
+    assert not [e for e in spans(detector, text) if e[0] in ("PERSON", "LOCATION")]
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "value"),
+    [
+        ("can u check why Mrs. İnönü's payment failed?", "PERSON", "İnönü"),
+        ("pls add Terézia mattia18@example.com to the list", "PERSON", "Terézia"),  # not into the address
+        ("martaka said the warehouse is closed", "PERSON", "martaka"),
+        ("> Izabelė Kalvėnas wrote:\n> see below", "PERSON", "Izabelė Kalvėnas"),
+        ("PLEASE CALL KIPKORIR BACK ABOUT THE INVOICE", "PERSON", "KIPKORIR"),
+        ("wire it (account holder Ngozi Adeyemi)", "PERSON", "Ngozi Adeyemi"),
+        ("he's from Mar del Plata originally", "LOCATION", "Mar del Plata"),
+        ("did she reply about the Corrientes lease", "LOCATION", "Corrientes"),
+        ("flight to lima via ožďany tomorrow", "LOCATION", "ožďany"),
+    ],
+)
+def test_names_and_places_from_context(detector: Detector, text: str, entity: str, value: str) -> None:
+    assert (entity, value) in spans(detector, text)
+
+
+def test_products_are_organizations_not_people(detector: Detector) -> None:
+    text = "She moved from Okta to Salesforce last year."
+    assert not [e for e in spans(detector, text) if e[0] == "PERSON"]

@@ -47,6 +47,9 @@ def test_email(text: str, expected: list[str]) -> None:
         ("UK: +44 20 7946 0958", ["+44 20 7946 0958"]),
         ("Phone number is 5551234567", ["5551234567"]),
         ("order 5551234567 shipped", []),  # bare digits need a phone word
+        ("Best regards,\nAna\nm: 07 731 5495", ["07 731 5495"]),  # a signature's one-letter label
+        ("Ana\nm 0425-742 9478", ["0425-742 9478"]),
+        ("item m 0425742947 in stock", []),  # without the colon only at a line start
         ("SSN 123-45-6789", []),
         ("on 2024-11-03 at 12:34:56", []),
         ("server 192.168.1.100", []),
@@ -117,6 +120,10 @@ def test_card(text: str, expected: list[str]) -> None:
         ("ssn on file: 123.45.6789", ["123.45.6789"]),
         ("dotted 550.25.8841 even without a word", ["550.25.8841"]),
         ("an IP 10.25.88.41 is not one", []),
+        ("my SSN is 123456789.", ["123456789"]),  # a full stop ends the sentence
+        ("ssn 123 45 6789.", ["123 45 6789"]),
+        ("ssn 123456789.5", []),  # a decimal is something else
+        ("the SS number on file is 409283260", ["409283260"]),
     ],
 )
 def test_ssn(text: str, expected: list[str]) -> None:
