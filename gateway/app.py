@@ -60,7 +60,7 @@ from gateway.recording import Recorder, UnauthenticatedBudget
 from gateway.replay import Candidates
 from gateway.services import DecisionPipelines, Gateway, McpPipelines
 from gateway.settings import McpServerSettings, Settings
-from gateway.shadow import open_shadow
+from gateway.shadow import Shadow, open_shadow
 from gateway.stages.admit import Admit
 from gateway.stages.authenticate import Authenticate
 from gateway.stages.base import Stage
@@ -279,7 +279,17 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
     )
     return Gateway(
         mcp=_mcp_pipelines(
-            settings, servers, metrics, pool, guard, approvals, authenticate, profile, mcp_recorder, tracing
+            settings,
+            servers,
+            metrics,
+            pool,
+            guard,
+            approvals,
+            authenticate,
+            profile,
+            mcp_recorder,
+            tracing,
+            shadow,
         ),
         profile_view=Pipeline(
             [authenticate, profile, decide],
@@ -360,6 +370,7 @@ def _mcp_pipelines(
     profile: Profile,
     recorder: McpRecorder,
     tracing: Tracing | None,
+    shadow: Shadow | None,
 ) -> McpPipelines:
     """The MCP gateway's pipelines (gateway/http/mcp.py), over one upstream client per server."""
     config = settings.mcp
@@ -370,7 +381,7 @@ def _mcp_pipelines(
         log.warning("mcp.session_key_env %s is not set: MCP sessions are per process", config.session_key_env)
     sealer = SessionSealer(secret, config.session_ttl_seconds)
     catalog, resources = ToolCatalog(config.tools_cache_seconds), ResourceIndex()
-    route, decide = McpTarget(upstreams, resources), DecideMcp(upstreams, catalog)
+    route, decide = McpTarget(upstreams, resources), DecideMcp(upstreams, catalog, shadow)
     forward = ForwardMcp(upstreams, sealer, metrics, version=_VERSION)
     answers = McpAnswers(upstreams, overhead_header=settings.server.overhead_header)
     message = Pipeline(

@@ -1,11 +1,12 @@
 """The shadow bundle: a second bundle asked beside the active one, never served.
 
-With ``bundle.shadow_path`` set, every model call's policy decision is handed, with its
-input, to a bounded queue (``bundle.shadow_queue_size``) as soon as the live decision is
-taken; a background task of the lifespan drains it, asks the shadow bundle the same
-question and compares the answers (``gateway.replay.difference``). The request never waits:
-``submit`` is one ``put_nowait``, and when the queue is full the decision is not shadowed
-and ``skein_shadow_dropped_total`` counts it (shadowing is a sample, not an obligation).
+With ``bundle.shadow_path`` set, the policy decision of every model call (and MCP message
+to one server) is handed, with its input, to a bounded queue (``bundle.shadow_queue_size``)
+as soon as the live decision is taken; a background task of the lifespan drains it, asks
+the shadow bundle the same question and compares the answers (``gateway.replay.difference``).
+The request never waits: ``submit`` is one ``put_nowait``, and when the queue is full the
+decision is not shadowed and ``skein_shadow_dropped_total`` counts it (shadowing is a
+sample, not an obligation).
 
 Disagreements are counted in ``skein_shadow_disagreements_total{kind}`` and logged (the
 ``skein.shadow`` logger, one warning each, with the decision id, so the audit record of the

@@ -28,6 +28,7 @@ from gateway.mcp.call import McpCall, mcp_call
 from gateway.mcp.catalog import ToolCatalog
 from gateway.mcp.session import AGGREGATED
 from gateway.mcp.upstream import McpUpstream
+from gateway.shadow import Shadow
 from gateway.stages.base import Stage
 from gateway.stages.decide import refusal
 from gateway.stages.mcp_guardrails import mcp_decision_problem
@@ -40,9 +41,12 @@ _WITH_ARGUMENTS = frozenset({"tools.call", "prompts.get"})
 class DecideMcp(Stage):
     name = "decide"
 
-    def __init__(self, upstreams: Mapping[str, McpUpstream], catalog: ToolCatalog) -> None:
+    def __init__(
+        self, upstreams: Mapping[str, McpUpstream], catalog: ToolCatalog, shadow: Shadow | None = None
+    ) -> None:
         self._upstreams = upstreams
         self._catalog = catalog
+        self._shadow = shadow
 
     async def enter(self, call: Call) -> None:
         mcp = mcp_call(call)
@@ -53,7 +57,10 @@ class DecideMcp(Stage):
             return
         resource = resource_of(mcp)
         decision = await decide(mcp, target.method.action, resource)
-        call.trail.decision, call.trail.decision_id = decision, new_id()
+        trail = call.trail
+        trail.decision, trail.decision_id = decision, new_id()
+        if self._shadow is not None and trail.policy_input is not None:  # compared off this path
+            self._shadow.submit(trail.policy_input, trail.policy_decision or decision, trail.decision_id)
         if not decision.allow:
             raise refusal(decision)
         if (
