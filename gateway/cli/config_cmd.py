@@ -109,25 +109,26 @@ def _import_litellm(args: argparse.Namespace) -> int:
     except yaml.YAMLError as exc:
         fail(f"{args.file} is not valid YAML: {' '.join(str(exc).split())}", EXIT_USAGE)
     result = import_litellm(config)
-    _validate(result.providers, result.catalog())
+    config_part = {"providers": result.providers, **({"routing": result.routing} if result.routing else {})}
+    _validate(config_part, result.catalog())
     if args.json:
-        print_json({"providers": result.providers, "catalog": result.catalog(), "unmapped": result.unmapped})
+        print_json({**config_part, "catalog": result.catalog(), "unmapped": result.unmapped})
     else:
-        print(_render(args.file, result.providers, result.catalog(), result.unmapped), end="")
+        print(_render(args.file, config_part, result.catalog(), result.unmapped), end="")
     return EXIT_FAILED if result.unmapped else EXIT_OK
 
 
-def _validate(providers: dict[str, Any], catalog: dict[str, Any]) -> None:
+def _validate(config: dict[str, Any], catalog: dict[str, Any]) -> None:
     """What the importer wrote must load: a bug here is an internal error, not bad output."""
     from gateway.settings import Settings
     from signing.schema import Catalog
 
-    Settings.model_validate({"providers": providers})
+    Settings.model_validate(config)
     if catalog["models"]:
         Catalog.model_validate(catalog)
 
 
-def _render(source: str, providers: dict[str, Any], catalog: dict[str, Any], unmapped: list[str]) -> str:
+def _render(source: str, config: dict[str, Any], catalog: dict[str, Any], unmapped: list[str]) -> str:
     import yaml
 
     def block(value: Any) -> str:
@@ -135,8 +136,9 @@ def _render(source: str, providers: dict[str, Any], catalog: dict[str, Any], unm
 
     parts = [
         f"# Imported from {source} by `skein config import-litellm`.\n",
-        "# 1. Gateway config (skein.yaml): where each provider is and which variable holds its key.\n",
-        block({"providers": providers}) if providers else "# (no providers)\n",
+        "# 1. Gateway config (skein.yaml): where each provider is and which variable holds its key;\n"
+        "#    routing: deployments, retries, fallbacks, breakers (docs/routing.md).\n",
+        block(config) if config["providers"] else "# (no providers)\n",
         "---\n# 2. Model catalog: merge into bundles/models.yaml, then rebuild and sign the bundle.\n",
         block(catalog) if catalog["models"] else "# (no models)\n",
     ]

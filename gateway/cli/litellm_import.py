@@ -6,11 +6,18 @@ A LiteLLM entry names the model clients ask for (``model_name``) and how to reac
 variable holds its key go into the gateway config (``providers``), *which* models exist and
 what they cost go into the bundle's catalog (``bundles/models.yaml``), where policy sees them.
 
+Several entries with one ``model_name`` (LiteLLM load-balances them) become deployments of
+one catalog model (``routing.deployments``, docs/routing.md): each further entry a provider
+entry of its own with ``catalog_provider`` naming the first one's provider, its ``weight``
+kept. The router's retries, fallbacks and cooldowns (``num_retries``, ``fallbacks``,
+``allowed_fails``, ``cooldown_time``, ``routing_strategy`` in ``router_settings`` or
+``litellm_settings``) become ``routing`` settings.
+
 Everything that has no Skein equivalent is listed, never dropped silently: literal API keys
 (a secret does not belong in a config file), providers Skein has no dialect for (Azure,
-Bedrock, Vertex),
-duplicate ``model_name`` entries (LiteLLM load-balances them; a Skein model has one
-provider), and the proxy-wide sections (``general_settings``, ``router_settings``, ...).
+Bedrock, Vertex), a further deployment on another provider than the first one's (policy
+judges one provider per model), and the rest of the proxy-wide sections
+(``general_settings``, ...).
 """
 
 from __future__ import annotations
@@ -53,7 +60,12 @@ NO_KEY = frozenset({"ollama", "ollama_chat", "hosted_vllm", "vllm", "lm_studio",
 PROVIDER_NAMES = {"ollama_chat": "ollama", "text-completion-openai": "openai", "hosted_vllm": "vllm"}
 PROXY_SECTIONS = ("litellm_settings", "general_settings", "router_settings", "environment_variables")
 # litellm_params keys that are read below; any other one is reported as not mapped.
-READ_PARAMS = frozenset({"model", "api_base", "api_key", "input_cost_per_token", "output_cost_per_token"})
+READ_PARAMS = frozenset(
+    {"model", "api_base", "api_key", "input_cost_per_token", "output_cost_per_token", "weight"}
+)
+# Router settings Skein maps onto ``routing`` (from router_settings or litellm_settings).
+ROUTER_KEYS = frozenset({"num_retries", "fallbacks", "allowed_fails", "cooldown_time", "routing_strategy"})
+STRATEGIES = {"simple-shuffle": "weighted", "least-busy": "least_in_flight"}
 
 
 @dataclass
@@ -61,6 +73,8 @@ class Imported:
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)  # Skein config `providers`
     catalog_providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # bundles/models.yaml `models`
+    routing: dict[str, Any] = field(default_factory=dict)  # Skein config `routing`
+    prefixes: dict[str, str] = field(default_factory=dict)  # model -> its first entry's LiteLLM prefix
     unmapped: list[str] = field(default_factory=list)  # one line each: what and why
 
     def catalog(self) -> dict[str, Any]:
@@ -73,14 +87,45 @@ def import_litellm(config: Any) -> Imported:
         result.unmapped.append("model_list: not found (a LiteLLM proxy config has a top-level model_list)")
         return result
     for section in PROXY_SECTIONS:
-        if config.get(section):
-            keys = ", ".join(sorted(config[section])) if isinstance(config[section], dict) else "..."
-            result.unmapped.append(
-                f"{section} ({keys}): proxy-wide LiteLLM settings have no direct equivalent"
-            )
+        value = config.get(section)
+        if not value:
+            continue
+        if isinstance(value, dict) and section in ("router_settings", "litellm_settings"):
+            _router(result, section, value)
+            value = {key: v for key, v in value.items() if key not in ROUTER_KEYS}
+            if not value:
+                continue
+        keys = ", ".join(sorted(value)) if isinstance(value, dict) else "..."
+        result.unmapped.append(f"{section} ({keys}): proxy-wide LiteLLM settings have no direct equivalent")
     for index, entry in enumerate(config["model_list"]):
         _entry(result, index, entry)
     return result
+
+
+def _router(result: Imported, section: str, settings: dict[str, Any]) -> None:
+    """LiteLLM's retries, fallbacks and cooldowns as Skein's ``routing`` settings."""
+    routing = result.routing
+    retries = settings.get("num_retries")
+    if isinstance(retries, int) and not isinstance(retries, bool) and retries >= 0:
+        routing["retries"] = min(retries, 10)
+    fails = settings.get("allowed_fails")
+    if isinstance(fails, int) and not isinstance(fails, bool) and fails > 0:
+        routing["breaker_failures"] = fails
+    cooldown = settings.get("cooldown_time")
+    if isinstance(cooldown, int | float) and not isinstance(cooldown, bool) and cooldown > 0:
+        routing["breaker_cooldown_seconds"] = float(cooldown)
+    strategy = settings.get("routing_strategy")
+    if strategy in STRATEGIES:
+        routing["strategy"] = STRATEGIES[str(strategy)]
+    elif strategy is not None:
+        result.unmapped.append(
+            f"{section}.routing_strategy {strategy!r}: Skein has weighted and least_in_flight"
+        )
+    for rule in settings.get("fallbacks") or ():
+        if isinstance(rule, dict):
+            for model, alternatives in rule.items():
+                if isinstance(alternatives, list) and all(isinstance(a, str) for a in alternatives):
+                    routing.setdefault("fallbacks", {})[str(model)] = list(alternatives)
 
 
 def _entry(result: Imported, index: int, entry: Any) -> None:
@@ -95,11 +140,6 @@ def _entry(result: Imported, index: int, entry: Any) -> None:
     if not name or "/" not in target:
         result.unmapped.append(f"{where}: needs model_name and litellm_params.model as 'provider/name'")
         return
-    if name in result.models:
-        result.unmapped.append(
-            f"{where}: a second deployment of {name} (LiteLLM load-balances; Skein maps one)"
-        )
-        return
     prefix, upstream = target.split("/", 1)
     if prefix not in OPENAI_COMPATIBLE and prefix not in NATIVE:
         result.unmapped.append(f"{where}: provider {prefix!r} is not one Skein can forward to")
@@ -109,17 +149,48 @@ def _entry(result: Imported, index: int, entry: Any) -> None:
     if not base_url:
         result.unmapped.append(f"{where}: provider {prefix!r} needs litellm_params.api_base")
         return
+    if name in result.models:
+        _deployment(result, where, name, prefix, str(base_url), params)
+        return
     provider = _provider(result, where, prefix, str(base_url), params.get("api_key"))
     model: dict[str, Any] = {"provider": provider}
     if upstream != name:
         model["upstream_name"] = upstream
     model.update(_prices(entry, params))
     result.models[name] = model
+    result.prefixes[name] = prefix
     extra = sorted(set(params) - READ_PARAMS)
     if extra:
         result.unmapped.append(
             f"{where}: litellm_params {', '.join(extra)} not mapped (limits, budgets: role profiles)"
         )
+
+
+def _deployment(
+    result: Imported, where: str, name: str, prefix: str, base_url: str, params: dict[str, Any]
+) -> None:
+    """A further entry of ``name``: another deployment of its catalog provider, or unmapped."""
+    first = str(result.models[name]["provider"])
+    if PROVIDER_NAMES.get(prefix, prefix) != PROVIDER_NAMES.get(result.prefixes[name], result.prefixes[name]):
+        result.unmapped.append(
+            f"{where}: a second deployment of {name} on provider {prefix!r}, not {first!r}"
+            " (a Skein model has one catalog provider: policy judges it)"
+        )
+        return
+    deployments = result.routing.setdefault("deployments", {}).setdefault(name, [{"provider": first}])
+    known = set(result.providers)
+    provider = _provider(result, where, prefix, base_url, params.get("api_key"))
+    if provider not in known:  # a new entry: another region or key of the first one's provider
+        result.providers[provider]["catalog_provider"] = first
+        result.catalog_providers.pop(provider, None)
+    if any(d["provider"] == provider for d in deployments):
+        result.unmapped.append(f"{where}: the same provider, address and key as another deployment of {name}")
+        return
+    deployment: dict[str, Any] = {"provider": provider}
+    weight = params.get("weight")
+    if isinstance(weight, int | float) and not isinstance(weight, bool) and weight > 0:
+        deployment["weight"] = weight
+    deployments.append(deployment)
 
 
 def _provider(result: Imported, where: str, prefix: str, base_url: str, api_key: Any) -> str:

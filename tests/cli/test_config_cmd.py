@@ -95,8 +95,28 @@ LITELLM = {
             "litellm_params": {"model": "azure/gpt-4o", "api_base": "https://x.azure.com"},
         },
         {"model_name": "titan", "litellm_params": {"model": "bedrock/amazon.titan-text"}},
+        {
+            "model_name": "mini",  # a second deployment: the same provider with another key
+            "litellm_params": {
+                "model": "openai/gpt-4o-mini",
+                "api_key": "os.environ/OPENAI_KEY_B",
+                "weight": 2,
+            },
+        },
+        {
+            "model_name": "mini",  # ... and one on another provider: not mapped
+            "litellm_params": {"model": "anthropic/claude-3-5-haiku-latest"},
+        },
     ],
     "general_settings": {"master_key": "sk-1234"},
+    "router_settings": {
+        "num_retries": 2,
+        "allowed_fails": 3,
+        "cooldown_time": 60,
+        "routing_strategy": "least-busy",
+        "fallbacks": [{"gpt-4o": ["mini", "sonnet"]}],
+        "redis_host": "redis.internal",
+    },
 }
 
 
@@ -120,7 +140,21 @@ def test_import_litellm_maps_providers_and_catalog_and_lists_the_rest(skein: Run
             "openai_path": "/v1",
             "api_key_env": None,
         },
+        "openai-2": {
+            "base_url": "https://api.openai.com/v1",
+            "api_key_env": "OPENAI_KEY_B",
+            "catalog_provider": "openai",
+        },
     }
+    assert result["routing"] == {
+        "retries": 2,
+        "breaker_failures": 3,
+        "breaker_cooldown_seconds": 60.0,
+        "strategy": "least_in_flight",
+        "fallbacks": {"gpt-4o": ["mini", "sonnet"]},
+        "deployments": {"mini": [{"provider": "openai"}, {"provider": "openai-2", "weight": 2}]},
+    }
+    assert "openai-2" not in result["catalog"]["providers"]  # a deployment, not a catalog provider
     assert result["catalog"]["models"] == {
         "gpt-4o": {"provider": "openai"},
         "sonnet": {
@@ -138,13 +172,15 @@ def test_import_litellm_maps_providers_and_catalog_and_lists_the_rest(skein: Run
         "general_settings (master_key)",
         "rpm",
         "literal secret",
-        "second deployment",
+        "'azure' is not",
+        "a second deployment of mini on provider 'anthropic'",
+        "router_settings (redis_host)",
         "'bedrock' is not",
     ):
         assert expected in unmapped
     assert "sk-ant-secret" not in out  # a secret is never copied anywhere
     # What it prints loads as Skein config and as a catalog.
-    Settings.model_validate({"providers": result["providers"]})
+    Settings.model_validate({"providers": result["providers"], "routing": result["routing"]})
     Catalog.model_validate(result["catalog"])
 
 
