@@ -38,6 +38,7 @@ from tests.test_grafana import DASHBOARDS, panels
 PROMETHEUS = shutil.which("prometheus")
 pytestmark = [
     pytest.mark.e2e,
+    pytest.mark.redis,
     pytest.mark.skipif(PROMETHEUS is None, reason="prometheus not installed (Debian: prometheus)"),
 ]
 CHAT = "/v1/chat/completions"
