@@ -147,14 +147,9 @@ def ssn_recognizer() -> RegexRecognizer:
                 _SSN_AFTER,
             ),
             Rule(re.compile(r"(?<![\w.])(?<!\d-)\d{9}(?![\w-]|\.\d)"), 0.7, _ssn_check, context, _SSN_AFTER),
-            # "ssn 123 456 789": nine digits in threes
-            Rule(
-                re.compile(r"(?<![\w.-])\d{3}([ -])\d{3}\1\d{3}(?![\w-]|\.\d)"),
-                0.6,
-                _ssn_check,
-                context,
-                _SSN_AFTER,
-            ),
+            # "ssn 123 456 789": nine digits in threes, only after the word ("product code
+            # 123-456-789, not an SSN" is a product code)
+            Rule(re.compile(r"(?<![\w.-])\d{3}([ -])\d{3}\1\d{3}(?![\w-]|\.\d)"), 0.6, _ssn_check, context),
         ],
     )
 
