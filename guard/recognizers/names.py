@@ -311,7 +311,10 @@ class GazetteerRecognizer(EntityRecognizer):
         start, end, word = words[i]
         if not self._surname_like(word.lower()):
             return False
-        if cues.email_after(text, end) or cues.speaker_after(text, end):
+        # A cue after the word is weaker evidence: not "not json ann@x.org", "the api said".
+        if self._gaz.strength(word.lower()) == 2 and (
+            cues.email_after(text, end) or cues.speaker_after(text, end)
+        ):
             return True
         nxt = words[i + 1] if i + 1 < len(words) else None
         two_words = (
@@ -319,6 +322,7 @@ class GazetteerRecognizer(EntityRecognizer):
             and text[end : nxt[0]] == " "
             and nxt[2][0].isupper() == capital
             and self._surname_like(nxt[2].lower())
+            and self._gaz.strength(nxt[2].lower()) == 2
             and (cues.email_after(text, nxt[1]) or cues.speaker_after(text, nxt[1]))
         )
         # A capitalised word after a cue is usually found by the model; where it is not

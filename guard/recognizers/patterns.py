@@ -119,6 +119,7 @@ _SSN_WORDS = (
     "social",
     "soc sec",
     r"ss\s?(?:number|no|num|nr)",  # "the SS number on file", "SS no."
+    r"ss(?=\s?#)",  # "ss# 123456789"
     r"s\.s\.n",
     "tax id",
     "tin",
@@ -137,14 +138,18 @@ def ssn_recognizer() -> RegexRecognizer:
             Rule(re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])"), 0.85, check=_ssn_check),
             # 123.45.6789: three groups, so never an IPv4 address or a version number.
             Rule(re.compile(r"(?<![\w.-])\d{3}\.\d{2}\.\d{4}(?![\w-]|\.\d)"), 0.7, check=_ssn_check),
+            # With the word only. "SSN-123456789" is glued to it; "12-123456789" is no SSN.
             Rule(
-                re.compile(r"(?<![\w.-])\d{3} \d{2} \d{4}(?![\w-]|\.\d)"),
+                re.compile(r"(?<![\w.])(?<!\d-)\d{3} \d{2} \d{4}(?![\w-]|\.\d)"),
                 0.6,
                 _ssn_check,
                 context,
                 _SSN_AFTER,
             ),
-            Rule(re.compile(r"(?<![\w.-])\d{9}(?![\w-]|\.\d)"), 0.7, _ssn_check, context, _SSN_AFTER),
+            Rule(re.compile(r"(?<![\w.])(?<!\d-)\d{9}(?![\w-]|\.\d)"), 0.7, _ssn_check, context, _SSN_AFTER),
+            # "ssn 123 456 789": nine digits in threes, only after the word ("product code
+            # 123-456-789, not an SSN" is a product code)
+            Rule(re.compile(r"(?<![\w.-])\d{3}([ -])\d{3}\1\d{3}(?![\w-]|\.\d)"), 0.6, _ssn_check, context),
         ],
     )
 

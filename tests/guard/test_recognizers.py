@@ -124,6 +124,10 @@ def test_card(text: str, expected: list[str]) -> None:
         ("ssn 123 45 6789.", ["123 45 6789"]),
         ("ssn 123456789.5", []),  # a decimal is something else
         ("the SS number on file is 409283260", ["409283260"]),
+        ("SSN-123456789", ["123456789"]),
+        ("ss# 123456789", ["123456789"]),
+        ("ssn 123 456 789", ["123 456 789"]),
+        ("order 12-123456789 and 123 456 789", []),
     ],
 )
 def test_ssn(text: str, expected: list[str]) -> None:
