@@ -137,3 +137,28 @@ async def test_explain_reads_the_postgres_store(
         auditor = bearer(sub="carol", roles=["auditor"])
         found = (await client.get("/v1/decisions?sub=alice", headers=auditor)).json()["decisions"]
         assert [d["decision_id"] for d in found] == [denied]
+
+
+@pytest.mark.postgres
+async def test_a_nul_in_a_filter_is_a_400_not_a_database_error(
+    gateway_settings: Settings, guard: Guard, bearer: Bearer, postgres_dsn: str, pg_schema: str
+) -> None:
+    """Postgres text cannot hold NUL: the value used to reach the driver and fail there (500)."""
+    values = gateway_settings.model_dump()
+    values["audit"] = {
+        **values["audit"],
+        "sink": "postgres",
+        "postgres_dsn": postgres_dsn,
+        "postgres_schema": pg_schema,
+    }
+    settings = Settings.model_validate(values)
+    auditor = bearer(sub="carol", roles=["auditor"])
+    async with running_gateway(settings, guard) as client:
+        for name in ("sub", "role", "model", "tool", "reason"):
+            for path in ("/v1/decisions", "/audit"):
+                response = await client.get(f"{path}?{name}=a%00b", headers=auditor)
+                assert response.status_code == 400, (path, name, response.text)
+                assert response.json()["error"]["code"] == "invalid_request"
+                assert "a\x00b" not in response.text
+        replayed = await client.get("/v1/replay?candidate=x.tar.gz&sub=%00", headers=auditor)
+        assert replayed.status_code == 400
