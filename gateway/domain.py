@@ -8,6 +8,9 @@ from typing import Any, Literal
 
 from gateway.errors import Reason
 
+#: Names a caller may use instead of a catalog model; policy resolves them per role.
+MODEL_ALIASES = frozenset({"default", "lead", "worker"})
+
 AuthMethod = Literal["jwt", "api_key", "dev"]
 
 

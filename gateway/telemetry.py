@@ -38,6 +38,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from gateway.domain import MODEL_ALIASES
+
 if TYPE_CHECKING:
     from gateway.call import Call
 
@@ -120,6 +122,10 @@ class Tracing:
         self.provider = provider
         self.tracer = provider.get_tracer("skein.gateway")
         self._propagator = TraceContextTextMapPropagator()  # W3C trace context, nothing else
+        # The library logs each refused ``tracestate`` member raw, at WARNING: any caller
+        # could write its own text (up to 8 KiB a call) into the log. The header is dropped
+        # either way; only its errors are kept.
+        logging.getLogger("opentelemetry.trace.span").setLevel(logging.ERROR)
 
     def shutdown(self) -> None:
         """Flush the batched spans and stop the export thread (blocking: run it off the loop)."""
@@ -247,7 +253,7 @@ class CallTrace:
         if trail.principal is not None:
             attributes["skein.roles"] = list(trail.principal.roles)
         if trail.view is not None and trail.view.model:
-            attributes["gen_ai.request.model"] = trail.view.model
+            attributes["gen_ai.request.model"] = _requested_model(call, trail.view.model)
             attributes["gen_ai.operation.name"] = _OPERATIONS.get(trail.action, trail.action)
         if call.route is not None:
             attributes["gen_ai.system"] = call.dialect.family
@@ -264,3 +270,12 @@ class CallTrace:
             span.set_attribute("error.type", trail.reason())
             span.set_status(Status(StatusCode.ERROR))
         span.end()
+
+
+def _requested_model(call: Call, model: str) -> str:
+    """The model the caller named, when it is a catalog model or an alias; else ``other``:
+    until checked it is the caller's free text (an address, say), like the metrics' labels."""
+    bundle = call.bundle
+    if model in MODEL_ALIASES or (bundle is not None and model in bundle.catalog.models):
+        return model
+    return "other"

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from gateway.call import Answer, Call
 from gateway.dialects.framing import EventRelay
 from gateway.domain import Usage
-from gateway.errors import GatewayError
+from gateway.errors import ClientDisconnected, GatewayError
 from gateway.http.streaming import TrailStreamingResponse
 from gateway.upstream.base import UpstreamResponse
 from gateway.upstream.echo import ECHO
@@ -98,7 +98,7 @@ class ModelAnswers:
             if error is not None:
                 call.fail(error)
             upstream.release()
-            call.trail.usage = codec.usage or (_estimate(call, sent[0]) if error is None else None)
+            call.trail.usage = codec.usage or (_estimate(call, sent[0]) if _charged(error, sent[0]) else None)
             await finish(call)
 
         call.streaming = True
@@ -124,6 +124,14 @@ class ModelAnswers:
             or stored.headers.get("x-skein-request-id", "unknown"),
         }
         return Response(stored.body, stored.status, headers)
+
+
+def _charged(error: GatewayError | None, sent_bytes: int) -> bool:
+    """Whether a stream without the provider's usage is charged by estimate: a complete one,
+    and one the caller hung up on after receiving some of it (refunding that one whole made
+    "read all but the last event, then disconnect" a free call). A stream the upstream broke
+    is refunded: the caller did not get the answer through no doing of theirs."""
+    return error is None or (isinstance(error, ClientDisconnected) and sent_bytes > 0)
 
 
 def _estimate(call: Call, answer_bytes: int) -> Usage:

@@ -77,12 +77,12 @@ def query_filters(params: Mapping[str, str]) -> tuple[QueryFilter, int]:
     filters = QueryFilter(
         since=since,
         until=until,
-        sub=params.get("sub"),
-        role=params.get("role"),
+        sub=_text(params, "sub"),
+        role=_text(params, "role"),
         decision=decision,
-        reason=params.get("reason"),
-        model=params.get("model"),
-        tool=params.get("tool"),
+        reason=_text(params, "reason"),
+        model=_text(params, "model"),
+        tool=_text(params, "tool"),
         before=before,
     )
     return filters, 100 if limit is None else limit
@@ -102,6 +102,15 @@ def _integer(params: Mapping[str, str], name: str, low: int, high: int) -> int |
     if value is None or not low <= value <= high:
         raise BadRequest(f"{name} must be an integer from {low} to {high}", reason="invalid_request")
     return value
+
+
+def _text(params: Mapping[str, str], name: str) -> str | None:
+    """A text filter; a NUL is refused because Postgres text cannot hold one (the driver
+    would fail on it, a 500) and no stored value has one, on SQLite either."""
+    text = params.get(name)
+    if text is not None and "\x00" in text:
+        raise BadRequest(f"{name} must not contain a NUL character", reason="invalid_request")
+    return text
 
 
 def _time(params: Mapping[str, str], name: str) -> float | None:

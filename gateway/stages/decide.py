@@ -20,7 +20,7 @@ from gateway.approvals import HEADER as APPROVAL_HEADER
 from gateway.approvals import ApprovalGate, fingerprint, presented
 from gateway.bundle.store import ActiveBundle
 from gateway.call import Call
-from gateway.domain import CallView, Decision
+from gateway.domain import MODEL_ALIASES, CallView, Decision
 from gateway.errors import BadRequest, Forbidden, GatewayError, RateLimited, Reason
 from gateway.shadow import Shadow
 from gateway.stages.base import Stage
@@ -29,8 +29,6 @@ from gateway.state.usage import UsageStore
 from gateway.trail import new_id
 from signing.schema import TASKS
 
-#: Names a caller may use instead of a catalog model; policy resolves them per role.
-MODEL_ALIASES = frozenset({"default", "lead", "worker"})
 #: What the call is for (docs/routing.md): one of ``TASKS``, or absent.
 TASK_HEADER = "x-skein-task"
 _TASK_LIST = ", ".join(sorted(TASKS))

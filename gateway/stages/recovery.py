@@ -28,6 +28,7 @@ import asyncio
 import math
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import replace
 from time import perf_counter
 from typing import Any
 
@@ -208,7 +209,10 @@ class Recovery:
             return None, decision.first_reason
         served = decision.model or model  # policy may serve another model (a downshift)
         served_info = bundle.catalog.models.get(served)
-        if served_info is None or model_decision_problem(decision, call.view, bundle, call.principal.roles):
+        # Checked as serving ``served``: a decision that names no model would otherwise be
+        # checked against the view's model, the first one, which the caller may well use.
+        checked = replace(decision, model=served)
+        if served_info is None or model_decision_problem(checked, call.view, bundle, call.principal.roles):
             return None, "decision_invalid"
         if decision.approval_required:
             return None, "approval_required"

@@ -53,9 +53,13 @@ _HOP_BY_HOP = frozenset(
     }
 )
 # ... and the headers that speak for the upstream's site, which a client would apply to ours:
-# its cookies, its alternative services, its HSTS policy.
+# its cookies, its alternative services, its HSTS policy; ``access-control-*`` (CORS) too.
 _SITE_HEADERS = frozenset({"set-cookie", "set-cookie2", "alt-svc", "strict-transport-security"})
 _NOT_FORWARDED = _HOP_BY_HOP | _SITE_HEADERS
+# Prefixes never copied: CORS would open our origin to other sites' scripts, and ``x-skein-``
+# is the gateway's own namespace (served model, overhead, approval id): a provider's copy
+# would pass for the gateway's wherever the gateway sets none itself.
+_NOT_FORWARDED_PREFIXES = ("access-control-", "x-skein-")
 
 _NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
@@ -74,7 +78,11 @@ def forwardable_headers(headers: Mapping[str, str]) -> dict[str, str]:
     connection = headers.get("connection") or headers.get("Connection") or ""
     named = {token.strip().lower() for token in connection.split(",")}
     lowered = ((name.lower(), value) for name, value in headers.items())
-    return {name: value for name, value in lowered if name not in _NOT_FORWARDED and name not in named}
+    return {
+        name: value
+        for name, value in lowered
+        if name not in _NOT_FORWARDED and name not in named and not name.startswith(_NOT_FORWARDED_PREFIXES)
+    }
 
 
 class HttpUpstream:

@@ -137,3 +137,49 @@ async def test_explain_reads_the_postgres_store(
         auditor = bearer(sub="carol", roles=["auditor"])
         found = (await client.get("/v1/decisions?sub=alice", headers=auditor)).json()["decisions"]
         assert [d["decision_id"] for d in found] == [denied]
+
+
+@pytest.mark.postgres
+async def test_a_nul_in_a_filter_is_a_400_not_a_database_error(
+    gateway_settings: Settings, guard: Guard, bearer: Bearer, postgres_dsn: str, pg_schema: str
+) -> None:
+    """Postgres text cannot hold NUL: the value used to reach the driver and fail there (500)."""
+    values = gateway_settings.model_dump()
+    values["audit"] = {
+        **values["audit"],
+        "sink": "postgres",
+        "postgres_dsn": postgres_dsn,
+        "postgres_schema": pg_schema,
+    }
+    settings = Settings.model_validate(values)
+    auditor = bearer(sub="carol", roles=["auditor"])
+    async with running_gateway(settings, guard) as client:
+        for name in ("sub", "role", "model", "tool", "reason"):
+            for path in ("/v1/decisions", "/audit"):
+                response = await client.get(f"{path}?{name}=a%00b", headers=auditor)
+                assert response.status_code == 400, (path, name, response.text)
+                assert response.json()["error"]["code"] == "invalid_request"
+                assert "a\x00b" not in response.text
+        replayed = await client.get("/v1/replay?candidate=x.tar.gz&sub=%00", headers=auditor)
+        assert replayed.status_code == 400
+
+
+async def test_the_same_sub_in_another_tenant_reads_nothing(
+    gateway_settings: Any, guard: Guard, bearer: Bearer
+) -> None:
+    acme, globex = bearer(sub="alice", tenant="acme"), bearer(sub="alice", tenant="globex")
+    auditor = bearer(sub="carol", roles=["auditor"])
+    async with running_gateway(gateway_settings, guard) as client:
+        decision_id = await decided(client, acme, "gpt-4o")
+        assert (await read(client, decision_id, acme)).status_code == 200
+        other = await client.get(f"/v1/decisions/{decision_id}", headers=globex)
+        assert other.status_code == 404 and other.json()["error"]["code"] == "decision_not_found"
+        # Filters are bound values, never patterns: SQL LIKE / glob characters match nothing.
+        for hostile in ("%", "_", "*", "alic%", "' OR '1'='1", "alice' --"):
+            found = await client.get("/v1/decisions", params={"sub": hostile}, headers=auditor)
+            assert found.status_code == 200 and found.json()["decisions"] == [], hostile
+        # Duplicate parameters: one value is used, never both, never a list reaching SQL.
+        doubled = await client.get("/v1/decisions?sub=bob&sub=alice&limit=5&limit=1000000", headers=auditor)
+        assert doubled.status_code in (200, 400)
+        huge = await client.get("/v1/decisions?before=99999999999999999999", headers=auditor)
+        assert huge.status_code == 400 and "99999999999999999999" not in huge.text

@@ -261,3 +261,48 @@ async def test_control_routes_are_named_by_their_template(
     server = _server_span(_by_request(receiver, response.headers["x-skein-request-id"]))
     assert server.name == "GET /api/v1/tasks/{task_id}"  # not the path: span names stay bounded
     assert _server_span(_by_request(receiver, listing.headers["x-skein-request-id"])).name == "GET /v1/models"
+
+
+async def test_a_hostile_tracestate_is_dropped_and_not_logged(
+    traced: Running,
+    receiver: OtlpReceiver,
+    bearer: Bearer,
+    fake_provider: FakeProvider,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The library logs each refused tracestate member raw, at WARNING: any caller could
+    write its own text (8 KiB a call) into the gateway's log. Dropped quietly instead."""
+    marker = "ssn-078-05-1120"
+    hostile = ("k=v\r\nX-Evil: " + marker, ",".join(f"{marker}{i}=v" for i in range(40)), marker * 600)
+    caplog.set_level("DEBUG")
+    async with traced() as client:
+        for tracestate in hostile:
+            headers = {
+                **bearer(),
+                "traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01",
+                "tracestate": tracestate,
+            }
+            response = await client.post(CHAT, json=_chat(), headers=headers)
+            assert response.status_code == 200
+            forwarded = fake_provider.headers[-1]
+            assert forwarded["traceparent"].split("-")[1] == CALLER_TRACE
+            assert marker not in forwarded.get("tracestate", "")
+    assert not [r for r in caplog.records if marker in r.getMessage()]
+
+
+async def test_a_model_outside_the_catalog_is_not_on_the_span(
+    traced: Running, receiver: OtlpReceiver, bearer: Bearer
+) -> None:
+    """The model a caller names is free text until checked against the catalog: it may be
+    anything (a name, a prompt). Only catalog models and aliases go on spans, like metrics."""
+    marker = "alice@acme.com"
+    async with traced() as client:
+        refused = await client.post(CHAT, json=_chat(model=marker), headers=bearer())
+        assert refused.status_code == 403
+        known = await client.post(CHAT, json=_chat(), headers=bearer())
+        assert known.status_code == 200
+    spans = _by_request(receiver, refused.headers["x-skein-request-id"])
+    assert not [s.name for s in spans if marker in repr(s.attributes) or marker in s.name]
+    assert _server_span(spans).attributes["gen_ai.request.model"] == "other"
+    served = _server_span(_by_request(receiver, known.headers["x-skein-request-id"]))
+    assert served.attributes["gen_ai.request.model"] == "gpt-4o-mini"

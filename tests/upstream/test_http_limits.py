@@ -288,6 +288,21 @@ def test_fields_named_by_connection_are_hop_by_hop() -> None:
     assert forwardable_headers(headers) == {"content-type": "application/json"}
 
 
+def test_a_provider_cannot_speak_for_the_gateway_or_its_site() -> None:
+    """``x-skein-*`` are the gateway's own answers (served model, overhead, approval id): a
+    provider's copy would pass for ours wherever the gateway sets none. CORS headers would
+    open the gateway's origin to other sites' scripts."""
+    headers = {
+        "X-Skein-Model": "gpt-4o",
+        "x-skein-overhead-ms": "0.001",
+        "x-skein-approval-id": "forged",
+        "Access-Control-Allow-Origin": "*",
+        "access-control-allow-credentials": "true",
+        "x-request-id": "up-1",
+    }
+    assert forwardable_headers(headers) == {"x-request-id": "up-1"}
+
+
 @given(
     sizes=st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=30),
     separators=st.lists(st.sampled_from([b"\n\n", b"\r\n\r\n"]), min_size=30, max_size=30),
