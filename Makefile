@@ -11,7 +11,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-PYTEST_ARGS ?= -n 2
+# loadscope: a module runs on one worker, in file order, its module fixtures (servers) started once.
+PYTEST_ARGS ?= -n 2 --dist loadscope
 
 .PHONY: setup run test bench check lint format-check typecheck import-rules policy-test services clean \
         image-test ui-test deploy-tools k8s-render scaleout-report

@@ -26,6 +26,8 @@ from tests.support.issuer import TokenIssuer
 from tests.support.mcp_servers import UPSTREAM_TOKEN, McpServers, running_mcp_servers
 from tests.support.server import REPO, serve, skein
 
+# The last test reads the audit trail the earlier ones left: the module runs on one xdist worker,
+# in file order (`make test` uses --dist loadscope).
 pytestmark = pytest.mark.e2e
 
 
@@ -146,11 +148,9 @@ async def test_an_approved_call_runs_once(skein_with_mcp: Skein) -> None:
 
 def test_every_step_is_in_an_intact_audit_chain(skein_with_mcp: Skein) -> None:
     db = skein_with_mcp.state / "audit.db"
-    time.sleep(0.3)  # let the writer flush its last batch
+    stored = _stored_events(db, until_reason="approval_used")  # the last step of the tests above
     verified = skein("audit", "verify", "--db", str(db))
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    with sqlite3.connect(db) as conn:
-        stored = [row[0] for row in conn.execute("SELECT event FROM audit_events ORDER BY pos")]
     events: list[dict[str, Any]] = [json.loads(text) for text in stored]
     by_sub = {sub: [e for e in events if e["sub"] == sub] for sub in ("e-dev", "e-dev3", "e-fin")}
     dev = by_sub["e-dev"]
@@ -170,3 +170,15 @@ def test_every_step_is_in_an_intact_audit_chain(skein_with_mcp: Skein) -> None:
     )  # the approver's step
     assert any(e["guard_entities"].get("EMAIL_ADDRESS") for e in by_sub["e-fin"])
     assert "alice@acme.com" not in str(stored) and "rm -rf" not in str(stored)
+
+
+def _stored_events(db: Path, until_reason: str, timeout: float = 20.0) -> list[str]:
+    """The store's records once the shipper wrote the last step (it trails the answers a little,
+    more on a loaded machine)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with sqlite3.connect(db) as conn:
+            stored = [row[0] for row in conn.execute("SELECT event FROM audit_events ORDER BY pos")]
+        if any(until_reason in json.loads(text)["reasons"] for text in stored) or time.monotonic() > deadline:
+            return stored
+        time.sleep(0.1)
