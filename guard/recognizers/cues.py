@@ -34,11 +34,28 @@ _STRICT_PLACE = re.compile(
     r"\b(?:city|town|village|country|address|location|place|region|state|province)\s*:\s*)$",
     re.IGNORECASE,
 )
-# "the Berlin office", "our Lyon branch"
+# "the Berlin office", "our Lyon branch", "lyon weather tomorrow?"
 _PLACE_AFTER = re.compile(
-    r"\s+(?:office|offices|branch|site|store|warehouse|plant|campus|hq|headquarters|airport)\b",
+    r"\s+(?:office|offices|branch|site|store|warehouse|plant|campus|hq|headquarters|airport|weather)\b",
     re.IGNORECASE,
 )
+# A verb or noun of living, moving or travelling before a preposition, or a form label:
+# what follows is a place even in lower case or shouted text, where the capital that
+# would say so is lost ("she was born in snedsted", "moving to lyon next month",
+# "weather in thun", "address: vernier"). Tried after the loose and strict cues fail.
+_STRONG_PLACE = re.compile(
+    r"(?:\b(?:live|lives|living|lived|based|born|located|situated|raised|grew\s+up|stationed|"
+    r"headquartered|settled|staying|stays|stay|resides|residing|reside|moving|moved|move|relocating|"
+    r"relocated|relocate|emigrated|flight|flights|flying|fly|flew|travel|travelling|traveling|"
+    r"travelled|traveled|trip|journey|drive|driving|drove|shipped|shipping|ship|parcel|delivery|"
+    r"deliver|weather|forecast|office|offices|branch|supplier|hotel|hotels|venue|vacation|holiday|"
+    r"visit|visiting|leaves|leaving|arrives|arriving|arrived|landed|landing|departs|departing)"
+    r"\s+(?:in|to|from|at|near|for|out\s+of|into)\s+|"
+    r"\b(?:city|town|village|address|location|hometown|birthplace|destination|origin)\s*:\s*|"
+    r"\b(?:leaves|leaving|departs|departing)\s+)$",
+    re.IGNORECASE,
+)
+STRONG_WINDOW = 40
 # After a sentence end, an opening quote or bracket, a line break or a list bullet.
 SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\n]\s*|(?:^|\n)\s*[-*\u2022]\s*)$")
 WINDOW = 16
@@ -47,6 +64,11 @@ WINDOW = 16
 def place_before(text: str, start: int, *, strict: bool = False) -> bool:
     pattern = _STRICT_PLACE if strict else _LOOSE_PLACE
     return pattern.search(text, max(0, start - WINDOW), start) is not None
+
+
+def strong_place_before(text: str, start: int) -> bool:
+    """A verb of living, moving or travelling and its preposition, or a form label."""
+    return _STRONG_PLACE.search(text, max(0, start - STRONG_WINDOW), start) is not None
 
 
 def place_after(text: str, end: int) -> bool:

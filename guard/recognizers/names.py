@@ -367,7 +367,7 @@ class GazetteerRecognizer(EntityRecognizer):
         index = 0
         while index < len(words):
             word = words[index][2]
-            if not word.isascii() and self._unknown_foreign_place(text, words[index]):
+            if self._unknown_place(text, words[index]):
                 results.append(RecognizerResult("LOCATION", words[index][0], words[index][1], 0.6))
                 index += 1
                 continue
@@ -385,17 +385,35 @@ class GazetteerRecognizer(EntityRecognizer):
                 index += 1
         return results
 
-    def _unknown_foreign_place(self, text: str, word: Word) -> bool:
-        """A lower-case word in no list, spelt with letters English does not use, after
-        "in", "from", "near" or "via": a town the lists do not know ("via ožďany"). English
-        words and product names are ASCII, so they never qualify."""
-        start, _, value = word
-        if value.isascii() or not value.islower() or len(value) < 3:
+    def _unknown_place(self, text: str, word: Word) -> bool:
+        """A word in no list after a verb of living or travelling and its preposition ("born
+        in snedsted", "the parcel to Haderup", "the Havndal office"), or one spelt with letters
+        English does not use after "in", "from", "near" or "via" ("via ožďany"): a town the
+        lists do not know. It must be no word of any English kind, product or name."""
+        start, end, value = word
+        low = value.lower()
+        if len(low) < 4 or value.isupper() or self._gaz.knows(low) or not self._unknown_word(low):
             return False
-        if self._gaz.knows(value) or value in self._gaz.everyday:
-            return False
+        if cues.strong_place_before(text, start) or cues.place_after(text, end):
+            return True
         return (
-            cues.place_before(text, start, strict=True) or text[max(0, start - 4) : start].lower() == "via "
+            not value.isascii()
+            and value.islower()
+            and (
+                cues.place_before(text, start, strict=True)
+                or text[max(0, start - 4) : start].lower() == "via "
+            )
+        )
+
+    def _unknown_word(self, low: str) -> bool:
+        gaz = self._gaz
+        return not (
+            low in gaz.everyday
+            or low in gaz.ordinary
+            or low in gaz.ambiguous
+            or low in gaz.products
+            or low in gaz.ner_stop_terms
+            or low in gaz.not_cued_name_words
         )
 
     def _proper_word(self, low: str) -> bool:
@@ -455,9 +473,14 @@ class GazetteerRecognizer(EntityRecognizer):
         if strength == 0:
             # A big city no English word spells ("Corrientes") needs only its capital.
             major = key in self._gaz.major_locations and key not in self._gaz.everyday
-            return capital and (cue or (major and not first.isupper()))  # not "UTC", "SLA"
+            if capital:
+                return cue or (major and not first.isupper())  # not "UTC", "SLA"
+            # Lower case (or shouted, see guard.casing): a major place after "lives in",
+            # "flight to" ("weather in corse").
+            return key in self._gaz.major_locations and cues.strong_place_before(text, start)
         if strength == 1:
-            return cue and (capital or key in self._gaz.major_locations)
+            strong = cues.strong_place_before(text, start) or cues.place_after(text, span[-1][1])
+            return strong or (cue and (capital or key in self._gaz.major_locations))
         if key in self._gaz.first_names and (
             key not in self._gaz.major_locations or key in self._gaz.common_first_names
         ):

@@ -41,6 +41,33 @@ def test_location(detector: Detector, text: str, place: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("my aunt grew up in thun", "thun"),  # a town that is also a word elsewhere
+        ("the ferry leaves krk at noon", "krk"),
+        ("what is the weather in corse this weekend", "corse"),
+        ("she was born in hollerbydal", "hollerbydal"),  # in no list: the verb says place
+        ("THE PARCEL TO HOLLERBYDAL IS LATE", "hollerbydal"),  # shouted
+        ("thun weather tomorrow?", "thun"),
+    ],
+)
+def test_place_after_verb_of_living_or_travel(detector: Detector, text: str, place: str) -> None:
+    assert ("LOCATION", place.lower()) in [(e, v.lower()) for e, v in spans(detector, text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we are moving to kubernetes next quarter",
+        "integration is supported via webhooks",
+        "the build leaves staging tonight",
+    ],
+)
+def test_strong_place_cue_needs_a_place_like_word(detector: Detector, text: str) -> None:
+    assert spans(detector, text) == []
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "The deployment process uses Docker Compose for container orchestration.",
