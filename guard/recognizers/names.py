@@ -31,6 +31,7 @@ _PARTICLES = frozenset(
     {"van", "von", "de", "der", "den", "da", "di", "du", "la", "le", "del", "dos", "ter", "ten"}
 )
 MAX_NAME_WORDS = 4
+_PREFIX_PLACES = 20  # distinct two-word starts of places that make a word a place prefix
 GENERATED = "gazetteer.json.gz"  # guard/data, made by ``python -m guard.data.build``
 
 Word = tuple[int, int, str]
@@ -39,6 +40,7 @@ Word = tuple[int, int, str]
 # A word glued to "@", "/", "_", "\\" or a digit is part of an e-mail address, a handle, a
 # path or an identifier ("mattia18@example.com", "@channel", "/var/log/ana"): no name.
 _NAME_WORD = re.compile(r"(?<![\w@/\\])" + _WORD.pattern + r"(?![\w@/\\])")
+_LAST_WORD = re.compile(r"(?<![\w@/\\])([^\W\d_]+) $")
 _POSSESSIVE = ("'s", "\u2019s", "'S", "\u2019S")
 
 
@@ -148,6 +150,21 @@ class Gazetteer:
         capitalised (the case of a chat message may be lost, this is not)."""
         return len(word) > 2 and word in self._proper
 
+    def after_given_name(self, text: str, start: int) -> bool:
+        """The word at ``start`` follows a given name and one space ("daniel marchand",
+        "AMBER BURKE"): it is the surname, even where a village somewhere has that name. A
+        given name that is also a major place ("Paris", "Jordan") says nothing."""
+        match = _LAST_WORD.search(text, max(0, start - 24), start)
+        if match is None:
+            return False
+        low = match.group(1).lower()
+        return (
+            low in self.first_names
+            and low not in self.ordinary
+            and low not in self.not_name_words
+            and (low not in self.major_locations or low in self.common_first_names)
+        )
+
     def strength(self, word: str) -> int:
         """0: an everyday word, 1: often both, 2: a name-like word."""
         if word in self.ordinary:
@@ -175,6 +192,13 @@ class GazetteerRecognizer(EntityRecognizer):
                 longest[words[0]] = max(longest.get(words[0], 1), len(words))
                 pairs.add(" ".join(words[:2]))
         self._place_starts = longest
+        # Words that start many places ("san", "santa", "port", "new"): a given name before a
+        # place says "surname" only if it is not one of these ("Santa Marta" is a city).
+        starts: dict[str, int] = {}
+        for place in pairs:
+            first = place.split()[0]
+            starts[first] = starts.get(first, 0) + 1
+        self._place_prefixes = frozenset(w for w, n in starts.items() if n >= _PREFIX_PLACES)
         self._place_pairs = Words(pairs)
         super().__init__(supported_entities=["PERSON", "LOCATION"], name="skein_gazetteer")
 
@@ -262,8 +286,14 @@ class GazetteerRecognizer(EntityRecognizer):
             if cues.place_before(text, start) and not followed:
                 return False  # "left in June", "expect 2000 in April"
             after_start = cues.sentence_start(text, start)
-            return (capital and (followed or not after_start)) or (
-                not capital and cues.person_before(text, start)
+            # A surname that is nothing but a name ("amber burke", shouted "AMBER BURKE")
+            # is evidence in any case; "rose gold" has none.
+            surname = words[last][2].lower() if last > i else ""
+            strong_surname = surname in self._gaz.surnames and self._proper_word(surname)
+            return (
+                (capital and (followed or not after_start))
+                or (not capital and cues.person_before(text, start))
+                or (strong_surname and surname not in self._gaz.major_locations)
             )
         if low in self._gaz.major_locations and last == i and low not in self._gaz.common_first_names:
             return cues.person_before(text, start)
@@ -416,6 +446,12 @@ class GazetteerRecognizer(EntityRecognizer):
             or low in gaz.not_cued_name_words
         )
 
+    def _after_given_name(self, text: str, start: int) -> bool:
+        if not self._gaz.after_given_name(text, start):
+            return False
+        before = _LAST_WORD.search(text, max(0, start - 24), start)
+        return before is not None and fold(before.group(1).lower()) not in self._place_prefixes
+
     def _proper_word(self, low: str) -> bool:
         return self._gaz.strength(low) == 2 and low not in self._gaz.everyday
 
@@ -467,6 +503,8 @@ class GazetteerRecognizer(EntityRecognizer):
             return titled or cue or any(self._proper_word(w[2].lower()) for w in span)
         if key in self._gaz.never or key in self._gaz.not_cued_name_words or key in self._gaz.products:
             return False  # "in May", "The office", "at Google"
+        if self._after_given_name(text, start) and not cues.place_after(text, span[-1][1]):
+            return False  # "dear daniel marchand": a surname, not the village of Marchand
         if key in self._gaz.calendar:
             return False  # "in August", "English Breakfast"
         strength = self._gaz.strength(key)

@@ -56,6 +56,23 @@ def test_place_after_verb_of_living_or_travel(detector: Detector, text: str, pla
 
 
 @pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("THE INVOICE IS ADDRESSED TO AMBER BURKE", "AMBER BURKE"),  # shouted, given name is a word
+        ("dear daniel marchand, thanks for the order", "daniel marchand"),  # Marchand: also a town
+    ],
+)
+def test_surname_is_not_a_place(detector: Detector, text: str, name: str) -> None:
+    found = spans(detector, text)
+    assert ("PERSON", name) in found
+    assert all(e != "LOCATION" for e, _ in found)
+
+
+def test_place_after_place_prefix_stays_a_place(detector: Detector) -> None:
+    assert ("LOCATION", "Santa Marta") in spans(detector, "we land in Santa Marta at noon")
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "we are moving to kubernetes next quarter",
