@@ -515,7 +515,9 @@ class GazetteerRecognizer(EntityRecognizer):
                 return cue or (major and not first.isupper())  # not "UTC", "SLA"
             # Lower case (or shouted, see guard.casing): a major place after "lives in",
             # "flight to" ("weather in corse").
-            return key in self._gaz.major_locations and cues.strong_place_before(text, start)
+            return key in self._gaz.major_locations and (
+                cues.strong_place_before(text, start) or cues.place_after(text, span[-1][1])
+            )
         if strength == 1:
             strong = cues.strong_place_before(text, start) or cues.place_after(text, span[-1][1])
             return strong or (cue and (capital or key in self._gaz.major_locations))

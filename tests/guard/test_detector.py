@@ -49,6 +49,9 @@ def test_location(detector: Detector, text: str, place: str) -> None:
         ("she was born in hollerbydal", "hollerbydal"),  # in no list: the verb says place
         ("THE PARCEL TO HOLLERBYDAL IS LATE", "hollerbydal"),  # shouted
         ("thun weather tomorrow?", "thun"),
+        ("is the corse office open?", "corse"),
+        ("our tenant lives in Vavrinec", "Vavrinec"),  # also a given name: "lives in" decides
+        ("the parcel to Hollerbydal is late", "Hollerbydal"),
     ],
 )
 def test_place_after_verb_of_living_or_travel(detector: Detector, text: str, place: str) -> None:
