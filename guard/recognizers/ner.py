@@ -141,7 +141,7 @@ class SpacyNerRecognizer(EntityRecognizer):
         # "the parcel to Pečeňany", "flight to Baškovce": a verb of travel says place ...
         cue = strict or strong
         name_like = given in self._gaz.first_names and self._gaz.strength(given) > 0
-        if entity == "PERSON" and strict and strong and value not in self._gaz.common_first_names:
+        if strict and strong and value not in self._gaz.common_first_names:
             return "LOCATION"  # ... and "lives in Vavrinec" even for a word that is also a name
         if entity == "LOCATION":
             if not name_like or (cue and value in self._gaz.locations):
