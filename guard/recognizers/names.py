@@ -251,6 +251,8 @@ class GazetteerRecognizer(EntityRecognizer):
         ):
             return self._extend(text, words, i, capital=capital), 0.85  # "Name: X", "i am puk"
         if low not in self._gaz.first_names:
+            if cues.strong_place_before(text, start):
+                return None  # "the parcel to Horní Bříza", "lives in Vejby": a place
             if self._before_surname(text, words, i) or self._cued(text, words, i, capital):
                 return self._extend(text, words, i, capital), 0.6
             return None
