@@ -23,7 +23,15 @@ PERSON_CUE = re.compile(
     r"hello|dear|met|text|texted|shoutout to|kudos to|props to|thanks to|who is|"
     r"regards|cheers|sincerely|best wishes|warm wishes|"  # the name under a sign-off
     r"wife|husband|partner|colleague|coworker|boss|manager|son|daughter|mother|father|brother|sister|"
-    r"meet|talked to|spoke to|spoke with|talk to|message|remind|invite|invited)\W{0,2}$",
+    r"meet|talked to|spoke to|spoke with|talk to|message|remind|invite|invited|"
+    # verbs and nouns that take a person as object: "cover for mwangi", "1:1 with dagny"
+    r"cover for|covering for|covers for|filling in for|fill in for|on behalf of|"
+    r"meeting with|meet with|call with|chat with|sync with|lunch with|dinner with|catch up with|"
+    r"1:1 with|one-on-one with|reach out to|reached out to|say hi to|loop in|looping in|"
+    r"welcome|congrats|congratulations|happy birthday|introducing|introduce|"
+    r"signed by|approved by|requested by|submitted by|reported by|"
+    r"reference letter for|reference for|onboarding for|checklist for|"
+    r"assign to|assigned to|hand over to|handed over to|forward to|forwarded to)\W{0,2}$",
     re.IGNORECASE,
 )
 _LOOSE_PLACE = re.compile(r"\b(?:in|to|from|at|near|via|visit|visiting|around|of|across)\s+$", re.IGNORECASE)

@@ -31,6 +31,9 @@ _PARTICLES = frozenset(
     {"van", "von", "de", "der", "den", "da", "di", "du", "la", "le", "del", "dos", "ter", "ten"}
 )
 MAX_NAME_WORDS = 4
+# Endings of English verbs, plurals and abstract nouns ("procurement", "onboarding"): an
+# unknown word ending so is no surname.
+_ENGLISH_SUFFIXES = ("ed", "ing", "s", "ment", "tion", "sion", "ness", "ity", "ance", "ence", "ship", "ops")
 _PREFIX_PLACES = 20  # distinct two-word starts of places that make a word a place prefix
 GENERATED = "gazetteer.json.gz"  # guard/data, made by ``python -m guard.data.build``
 
@@ -314,9 +317,9 @@ class GazetteerRecognizer(EntityRecognizer):
             return False
         if low in self._gaz.first_names:
             return False  # "ask emma and david" lists two people
-        # The suffixes of English verbs and plurals; a known surname or a word with
+        # The suffixes of English verbs, plurals and nouns; a known surname or a word with
         # accents ("cárdenas") is no English word.
-        return low in self._gaz.surnames or not low.isascii() or not low.endswith(("ed", "ing", "s"))
+        return low in self._gaz.surnames or not low.isascii() or not low.endswith(_ENGLISH_SUFFIXES)
 
     def _before_surname(self, text: str, words: list[Word], i: int) -> bool:
         """An unknown given name followed by a known surname: "Priyanka Smith", "siobhan kowalski"."""

@@ -71,6 +71,21 @@ def test_surname_is_not_a_place(detector: Detector, text: str, name: str) -> Non
     assert all(e != "LOCATION" for e, _ in found)
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("can you cover for dagny tomorrow", "dagny"), ("had a 1:1 with oyelaran today", "oyelaran")],
+)
+def test_person_after_verbs_taking_a_person(detector: Detector, text: str, name: str) -> None:
+    assert ("PERSON", name) in spans(detector, text)
+
+
+@pytest.mark.parametrize(
+    "text", ["reach out to procurement", "loop in compliance please", "sync with backend tomorrow"]
+)
+def test_department_after_person_verb_is_no_person(detector: Detector, text: str) -> None:
+    assert spans(detector, text) == []
+
+
 def test_place_after_place_prefix_stays_a_place(detector: Detector) -> None:
     assert ("LOCATION", "Santa Marta") in spans(detector, "we land in Santa Marta at noon")
 
