@@ -284,7 +284,12 @@ class GazetteerRecognizer(EntityRecognizer):
             return False  # "the Asana project", "the Monty Hall problem": a thing, not a person
         if strength == 0:  # "Will Smith", not "New Relic"
             surname = words[i + 1][2].lower() if last > i else ""
-            return capital and surname in self._gaz.surnames and self._gaz.strength(surname) == 2
+            if surname not in self._gaz.surnames or surname in self._gaz.everyday:
+                return False
+            if capital:
+                return self._gaz.strength(surname) == 2
+            # Lower case or shouted: a cue and a surname ("who is luz milagros", "ask will smith").
+            return self._gaz.strength(surname) > 0 and cues.person_before(text, start)
         if strength == 1:
             if last > i and self._gaz.strength(words[i + 1][2].lower()) == 0:
                 return False  # "Rose Gold", "Red Rock": a capitalised phrase, not a name

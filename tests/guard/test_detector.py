@@ -63,6 +63,7 @@ def test_place_after_verb_of_living_or_travel(detector: Detector, text: str, pla
     [
         ("THE INVOICE IS ADDRESSED TO AMBER BURKE", "AMBER BURKE"),  # shouted, given name is a word
         ("dear daniel marchand, thanks for the order", "daniel marchand"),  # Marchand: also a town
+        ("WHO IS LUZ MILAGROS?", "LUZ MILAGROS"),  # "luz" is also a word: the cue and surname decide
     ],
 )
 def test_surname_is_not_a_place(detector: Detector, text: str, name: str) -> None:
