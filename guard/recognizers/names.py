@@ -34,6 +34,8 @@ MAX_NAME_WORDS = 4
 # Endings of English verbs, plurals and abstract nouns ("procurement", "onboarding"): an
 # unknown word ending so is no surname.
 _ENGLISH_SUFFIXES = ("ed", "ing", "s", "ment", "tion", "sion", "ness", "ity", "ance", "ence", "ship", "ops")
+_LISTED_BEFORE = re.compile(r"(?<![\w@/\\])([^\W\d_]+)\s*(?:,|\bor\b|\band\b|&|/)\s*$", re.IGNORECASE)
+_LISTED_AFTER = re.compile(r"\s*(?:,|or\b|and\b|&|/)\s*([^\W\d_]+)(?![\w@/\\])", re.IGNORECASE)
 _PREFIX_PLACES = 20  # distinct two-word starts of places that make a word a place prefix
 GENERATED = "gazetteer.json.gz"  # guard/data, made by ``python -m guard.data.build``
 
@@ -518,6 +520,12 @@ class GazetteerRecognizer(EntityRecognizer):
         if key in self._gaz.calendar:
             return False  # "in August", "English Breakfast"
         strength = self._gaz.strength(key)
+        end = span[-1][1]
+        strong = (
+            cues.strong_place_before(text, start)
+            or cues.place_after(text, end)
+            or self._listed(text, start, end)
+        )
         if strength == 0:
             # A big city no English word spells ("Corrientes") needs only its capital.
             major = key in self._gaz.major_locations and key not in self._gaz.everyday
@@ -525,15 +533,25 @@ class GazetteerRecognizer(EntityRecognizer):
                 return cue or (major and not first.isupper())  # not "UTC", "SLA"
             # Lower case (or shouted, see guard.casing): a major place after "lives in",
             # "flight to" ("weather in corse").
-            return key in self._gaz.major_locations and (
-                cues.strong_place_before(text, start) or cues.place_after(text, span[-1][1])
-            )
+            return key in self._gaz.major_locations and strong
         if strength == 1:
-            strong = cues.strong_place_before(text, start) or cues.place_after(text, span[-1][1])
             return strong or (cue and (capital or key in self._gaz.major_locations))
         if key in self._gaz.first_names and (
             key not in self._gaz.major_locations or key in self._gaz.common_first_names
         ):
-            # "a note to pablo" is a person, "lives in Pablo" a place.
-            return cues.place(text, start, span[-1][1], strict=True)
+            # "a note to pablo" is a person, "lives in Pablo" or "colorado or lorraine" a place.
+            return strong or cues.place(text, start, end, strict=True)
         return True
+
+    def _listed(self, text: str, start: int, end: int) -> bool:
+        """Next to a place that is nothing else, in a list: "is colorado or lorraine better",
+        "Réunion or Alabama", "sweden, peru and chile"."""
+        before = _LISTED_BEFORE.search(text, max(0, start - 32), start)
+        after = _LISTED_AFTER.match(text, end)
+        return any(m is not None and self._plain_place(m.group(1).lower()) for m in (before, after))
+
+    def _plain_place(self, low: str) -> bool:
+        """A major place that is no given name and no English word ("colorado", "alabama")."""
+        return (
+            low in self._gaz.major_locations and self._proper_word(low) and low not in self._gaz.first_names
+        )

@@ -50,6 +50,7 @@ def test_location(detector: Detector, text: str, place: str) -> None:
         ("THE PARCEL TO HOLLERBYDAL IS LATE", "hollerbydal"),  # shouted
         ("thun weather tomorrow?", "thun"),
         ("is the corse office open?", "corse"),
+        ("is colorado or lorraine better for an offsite?", "lorraine"),  # listed with a place
         ("my grandmother lives in Vavrinec", "Vavrinec"),  # also a given name: "lives in" decides
         ("the parcel to Hollerbydal is late", "Hollerbydal"),
     ],
