@@ -64,6 +64,10 @@ _STRONG_PLACE = re.compile(
     re.IGNORECASE,
 )
 STRONG_WINDOW = 40
+# The words _STRONG_PLACE can end with: a cheap test that rules out most words first.
+_STRONG_END = re.compile(
+    r"(?:\b(?:in|to|from|at|near|for|of|into|leaves|leaving|departs|departing)\s+|:\s*)$", re.IGNORECASE
+)
 # After a sentence end, an opening quote or bracket, a line break or a list bullet.
 SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\n]\s*|(?:^|\n)\s*[-*\u2022]\s*)$")
 WINDOW = 16
@@ -76,6 +80,8 @@ def place_before(text: str, start: int, *, strict: bool = False) -> bool:
 
 def strong_place_before(text: str, start: int) -> bool:
     """A verb of living, moving or travelling and its preposition, or a form label."""
+    if _STRONG_END.search(text, max(0, start - 12), start) is None:
+        return False
     return _STRONG_PLACE.search(text, max(0, start - STRONG_WINDOW), start) is not None
 
 

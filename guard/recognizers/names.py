@@ -434,7 +434,10 @@ class GazetteerRecognizer(EntityRecognizer):
         lists do not know. It must be no word of any English kind, product or name."""
         start, end, value = word
         low = value.lower()
-        if len(low) < 4 or value.isupper() or self._gaz.knows(low) or not self._unknown_word(low):
+        # Cheapest test first: this runs for every word and most are everyday words.
+        if len(low) < 4 or low in self._gaz.everyday or value.isupper():
+            return False
+        if self._gaz.knows(low) or not self._unknown_word(low):
             return False
         if cues.strong_place_before(text, start) or cues.place_after(text, end):
             return True
@@ -450,8 +453,7 @@ class GazetteerRecognizer(EntityRecognizer):
     def _unknown_word(self, low: str) -> bool:
         gaz = self._gaz
         return not (
-            low in gaz.everyday
-            or low in gaz.ordinary
+            low in gaz.ordinary
             or low in gaz.ambiguous
             or low in gaz.products
             or low in gaz.ner_stop_terms
