@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
@@ -36,6 +37,12 @@ MAX_NAME_WORDS = 4
 _ENGLISH_SUFFIXES = ("ed", "ing", "s", "ment", "tion", "sion", "ness", "ity", "ance", "ence", "ship", "ops")
 _LISTED_BEFORE = re.compile(r"(?<![\w@/\\])([^\W\d_]+)\s*(?:,|\bor\b|\band\b|&|/)\s*$", re.IGNORECASE)
 _LISTED_AFTER = re.compile(r"\s*(?:,|or\b|and\b|&|/)\s*([^\W\d_]+)(?![\w@/\\])", re.IGNORECASE)
+# Abbreviations of "saint" in place names, and the spellings the lists use.
+_SAINT = {
+    "st": ("saint", "sankt", "san", "santa", "st.", "st"),
+    "ste": ("sainte", "ste.", "ste"),
+    "sta": ("santa", "sta."),
+}
 _PREFIX_PLACES = 20  # distinct two-word starts of places that make a word a place prefix
 GENERATED = "gazetteer.json.gz"  # guard/data, made by ``python -m guard.data.build``
 
@@ -413,6 +420,12 @@ class GazetteerRecognizer(EntityRecognizer):
                 results.append(RecognizerResult("LOCATION", words[index][0], words[index][1], 0.6))
                 index += 1
                 continue
+            saint = self._saint_place(text, words, index) if word.lower() in _SAINT else 0
+            if saint:
+                end = words[index + saint - 1][1]
+                results.append(RecognizerResult("LOCATION", words[index][0], end, 0.85))
+                index += saint
+                continue
             longest = self._longest_place(word.lower())
             if longest > 1 or (longest and not (word.islower() and word in self._gaz.everyday)):
                 size = self._place_at(text, words, index, longest)
@@ -426,6 +439,21 @@ class GazetteerRecognizer(EntityRecognizer):
             else:
                 index += 1
         return results
+
+    def _saint_place(self, text: str, words: list[Word], i: int) -> int:
+        """Words in a place written with "St." or "Ste." for the word the lists spell out
+        ("ST. GALLEN" for Sankt Gallen, "st louis" for Saint Louis); 0 if none."""
+        if i + 1 >= len(words) or text[words[i][1] : words[i + 1][0]] not in (" ", ". ", "."):
+            return 0
+        full = _SAINT[words[i][2].lower()]
+        for size in (3, 2, 1):
+            rest = words[i + 1 : i + 1 + size]
+            if len(rest) < size or any(text[a[1] : b[0]] not in (" ", "-") for a, b in pairwise(rest)):
+                continue
+            tail = " ".join(w[2].lower() for w in rest)
+            if any(f"{prefix} {tail}" in self._gaz.locations for prefix in full):
+                return size + 1
+        return 0
 
     def _unknown_place(self, text: str, word: Word) -> bool:
         """A word in no list after a verb of living or travelling and its preposition ("born
