@@ -120,6 +120,22 @@ def speaker_after(text: str, end: int) -> bool:
     return _SPEAKER_AFTER.match(text, end) is not None
 
 
+# A possessive and something only a person has: "why Duruk's payment failed", "karma's
+# laptop". Company things ("account", "order") are left out: products have those too.
+_OWNER_AFTER = re.compile(
+    r"['\u2019]s\s+(?:payment|payments|salary|payslip|paycheck|laptop|badge|desk|birthday|wife|"
+    r"husband|mother|father|mom|mum|dad|son|daughter|sister|brother|boss|manager|phone|cell|mobile|"
+    r"home|address|ssn|passport|visa|appointment|leave|shift|timesheet|car|flight|contract|"
+    r"reimbursement|expenses|expense|resignation|onboarding|offboarding|interview|diagnosis|"
+    r"prescription|insurance)\b",
+    re.IGNORECASE,
+)
+
+
+def owner_after(text: str, end: int) -> bool:
+    return _OWNER_AFTER.match(text, end) is not None
+
+
 _EMAIL_AFTER = re.compile(r"\s*[<(\[]?\s*[\w.%+'-]+@[\w-]+\.")
 
 

@@ -280,7 +280,9 @@ class GazetteerRecognizer(EntityRecognizer):
 
     def _followed_by_cue(self, text: str, end: int, low: str) -> bool:
         """ "add austin garza ana@x.org", "austin said": even a given name that is also a word."""
-        return low not in self._gaz.never and (cues.email_after(text, end) or cues.speaker_after(text, end))
+        return low not in self._gaz.never and (
+            cues.email_after(text, end) or cues.speaker_after(text, end) or cues.owner_after(text, end)
+        )
 
     def _enough_evidence(self, text: str, words: list[Word], i: int, last: int) -> bool:
         """A known first name alone is a person if it is nothing else; a word that is also
@@ -362,7 +364,9 @@ class GazetteerRecognizer(EntityRecognizer):
             return False
         # A cue after the word is weaker evidence: not "not json ann@x.org", "the api said".
         if self._gaz.strength(word.lower()) == 2 and (
-            cues.email_after(text, end) or cues.speaker_after(text, end)
+            cues.email_after(text, end)
+            or cues.speaker_after(text, end)
+            or (word.lower() not in self._gaz.products and cues.owner_after(text, end))
         ):
             return True
         nxt = words[i + 1] if i + 1 < len(words) else None

@@ -74,6 +74,11 @@ def test_surname_is_not_a_place(detector: Detector, text: str, name: str) -> Non
     assert all(e != "LOCATION" for e, _ in found)
 
 
+def test_unknown_name_before_a_possession(detector: Detector) -> None:
+    assert ("PERSON", "Oyelaran") in spans(detector, "why did Oyelaran's payment fail?")
+    assert spans(detector, "the team's laptop budget is spent") == []
+
+
 @pytest.mark.parametrize(
     ("text", "name"),
     [("can you cover for dagny tomorrow", "dagny"), ("had a 1:1 with oyelaran today", "oyelaran")],
