@@ -471,7 +471,7 @@ class GazetteerRecognizer(EntityRecognizer):
             return False
         if self._gaz.knows(low) or not self._unknown_word(low):
             return False
-        if cues.strong_place_before(text, start) or cues.place_after(text, end):
+        if cues.strong_place_before(text, start, unknown_word=True) or cues.place_after(text, end):
             return True
         return (
             not value.isascii()
