@@ -81,6 +81,7 @@ def place_before(text: str, start: int, *, strict: bool = False) -> bool:
 # "to", "into" and "for" also take destinations that are no places ("moving to prod",
 # "shipping to staging"): enough for a known place; a word in no list needs a word of
 # travel that software does not use ("flight to", "the parcel to", "relocating to").
+_BARE_VERB = re.compile(r"\b(?:leaves|leaving|departs|departing)\s+$", re.IGNORECASE)
 _DESTINATION = re.compile(r"\b(?:to|into|for)\s+$", re.IGNORECASE)
 _TRAVEL_TO = re.compile(
     r"\b(?:flight|flights|flying|fly|flew|travel|travelling|traveling|travelled|traveled|trip|"
@@ -94,6 +95,8 @@ def strong_place_before(text: str, start: int, *, unknown_word: bool = False) ->
     """A verb of living, moving or travelling and its preposition, or a form label."""
     if _STRONG_END.search(text, max(0, start - 12), start) is None:
         return False
+    if unknown_word and _BARE_VERB.search(text, max(0, start - 12), start) is not None:
+        return False  # "the build leaves dist": a known place only ("leaves krk")
     if unknown_word and _DESTINATION.search(text, max(0, start - 8), start) is not None:
         return _TRAVEL_TO.search(text, max(0, start - 24), start) is not None
     return _STRONG_PLACE.search(text, max(0, start - STRONG_WINDOW), start) is not None

@@ -105,6 +105,7 @@ def test_place_after_place_prefix_stays_a_place(detector: Detector) -> None:
         "integration is supported via webhooks",
         "the build leaves staging tonight",
         "shipping to prod tonight",  # "to" takes destinations that are no places
+        "the build leaves dist folder empty",
     ],
 )
 def test_strong_place_cue_needs_a_place_like_word(detector: Detector, text: str) -> None:
