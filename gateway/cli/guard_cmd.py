@@ -43,7 +43,9 @@ class EvalSet:
 DEFAULT_SETS = (
     EvalSet("regression", _DATA / "pii_eval.jsonl", "regression set: earlier rules were tuned on it"),
     EvalSet("development", _DATA / "pii_dev.jsonl", "development set: the current rules were tuned on it"),
-    EvalSet("development-2", _DATA / "pii_dev2.jsonl", "second development set: round 2 was tuned on it"),
+    EvalSet(
+        "development-2", _DATA / "pii_dev2.jsonl", "second development set: rounds 2 and 3 were tuned on it"
+    ),
     EvalSet("held-out", _DATA / "pii_holdout.jsonl", "held-out set: never tuned on"),
     EvalSet("check", _DATA / "pii_check.jsonl", "check set: never tuned on, only its figures are read"),
 )

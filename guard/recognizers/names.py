@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
@@ -31,6 +32,18 @@ _PARTICLES = frozenset(
     {"van", "von", "de", "der", "den", "da", "di", "du", "la", "le", "del", "dos", "ter", "ten"}
 )
 MAX_NAME_WORDS = 4
+# Endings of English verbs, plurals and abstract nouns ("procurement", "onboarding"): an
+# unknown word ending so is no surname.
+_ENGLISH_SUFFIXES = ("ed", "ing", "s", "ment", "tion", "sion", "ness", "ity", "ance", "ence", "ship", "ops")
+_LISTED_BEFORE = re.compile(r"(?<![\w@/\\])([^\W\d_]+)\s*(?:,|\bor\b|\band\b|&|/)\s*$", re.IGNORECASE)
+_LISTED_AFTER = re.compile(r"\s*(?:,|or\b|and\b|&|/)\s*([^\W\d_]+)(?![\w@/\\])", re.IGNORECASE)
+# Abbreviations of "saint" in place names, and the spellings the lists use.
+_SAINT = {
+    "st": ("saint", "sankt", "san", "santa", "st.", "st"),
+    "ste": ("sainte", "ste.", "ste"),
+    "sta": ("santa", "sta."),
+}
+_PREFIX_PLACES = 20  # distinct two-word starts of places that make a word a place prefix
 GENERATED = "gazetteer.json.gz"  # guard/data, made by ``python -m guard.data.build``
 
 Word = tuple[int, int, str]
@@ -39,6 +52,7 @@ Word = tuple[int, int, str]
 # A word glued to "@", "/", "_", "\\" or a digit is part of an e-mail address, a handle, a
 # path or an identifier ("mattia18@example.com", "@channel", "/var/log/ana"): no name.
 _NAME_WORD = re.compile(r"(?<![\w@/\\])" + _WORD.pattern + r"(?![\w@/\\])")
+_LAST_WORD = re.compile(r"(?<![\w@/\\])([^\W\d_]+) $")
 _POSSESSIVE = ("'s", "\u2019s", "'S", "\u2019S")
 
 
@@ -148,6 +162,21 @@ class Gazetteer:
         capitalised (the case of a chat message may be lost, this is not)."""
         return len(word) > 2 and word in self._proper
 
+    def after_given_name(self, text: str, start: int) -> bool:
+        """The word at ``start`` follows a given name and one space ("daniel marchand",
+        "AMBER BURKE"): it is the surname, even where a village somewhere has that name. A
+        given name that is also a major place ("Paris", "Jordan") says nothing."""
+        match = _LAST_WORD.search(text, max(0, start - 24), start)
+        if match is None:
+            return False
+        low = match.group(1).lower()
+        return (
+            low in self.first_names
+            and low not in self.ordinary
+            and low not in self.not_name_words
+            and (low not in self.major_locations or low in self.common_first_names)
+        )
+
     def strength(self, word: str) -> int:
         """0: an everyday word, 1: often both, 2: a name-like word."""
         if word in self.ordinary:
@@ -175,6 +204,13 @@ class GazetteerRecognizer(EntityRecognizer):
                 longest[words[0]] = max(longest.get(words[0], 1), len(words))
                 pairs.add(" ".join(words[:2]))
         self._place_starts = longest
+        # Words that start many places ("san", "santa", "port", "new"): a given name before a
+        # place says "surname" only if it is not one of these ("Santa Marta" is a city).
+        starts: dict[str, int] = {}
+        for place in pairs:
+            first = place.split()[0]
+            starts[first] = starts.get(first, 0) + 1
+        self._place_prefixes = frozenset(w for w, n in starts.items() if n >= _PREFIX_PLACES)
         self._place_pairs = Words(pairs)
         super().__init__(supported_entities=["PERSON", "LOCATION"], name="skein_gazetteer")
 
@@ -227,6 +263,8 @@ class GazetteerRecognizer(EntityRecognizer):
         ):
             return self._extend(text, words, i, capital=capital), 0.85  # "Name: X", "i am puk"
         if low not in self._gaz.first_names:
+            if cues.strong_place_before(text, start):
+                return None  # "the parcel to Horní Bříza", "lives in Vejby": a place
             if self._before_surname(text, words, i) or self._cued(text, words, i, capital):
                 return self._extend(text, words, i, capital), 0.6
             return None
@@ -242,7 +280,9 @@ class GazetteerRecognizer(EntityRecognizer):
 
     def _followed_by_cue(self, text: str, end: int, low: str) -> bool:
         """ "add austin garza ana@x.org", "austin said": even a given name that is also a word."""
-        return low not in self._gaz.never and (cues.email_after(text, end) or cues.speaker_after(text, end))
+        return low not in self._gaz.never and (
+            cues.email_after(text, end) or cues.speaker_after(text, end) or cues.owner_after(text, end)
+        )
 
     def _enough_evidence(self, text: str, words: list[Word], i: int, last: int) -> bool:
         """A known first name alone is a person if it is nothing else; a word that is also
@@ -255,15 +295,26 @@ class GazetteerRecognizer(EntityRecognizer):
             return False  # "the Asana project", "the Monty Hall problem": a thing, not a person
         if strength == 0:  # "Will Smith", not "New Relic"
             surname = words[i + 1][2].lower() if last > i else ""
-            return capital and surname in self._gaz.surnames and self._gaz.strength(surname) == 2
+            if surname not in self._gaz.surnames or surname in self._gaz.everyday:
+                return False
+            if capital:
+                return self._gaz.strength(surname) == 2
+            # Lower case or shouted: a cue and a surname ("who is luz milagros", "ask will smith").
+            return self._gaz.strength(surname) > 0 and cues.person_before(text, start)
         if strength == 1:
             if last > i and self._gaz.strength(words[i + 1][2].lower()) == 0:
                 return False  # "Rose Gold", "Red Rock": a capitalised phrase, not a name
             if cues.place_before(text, start) and not followed:
                 return False  # "left in June", "expect 2000 in April"
             after_start = cues.sentence_start(text, start)
-            return (capital and (followed or not after_start)) or (
-                not capital and cues.person_before(text, start)
+            # A surname that is nothing but a name ("amber burke", shouted "AMBER BURKE")
+            # is evidence in any case; "rose gold" has none.
+            surname = words[last][2].lower() if last > i else ""
+            strong_surname = surname in self._gaz.surnames and self._proper_word(surname)
+            return (
+                (capital and (followed or not after_start))
+                or (not capital and cues.person_before(text, start))
+                or (strong_surname and surname not in self._gaz.major_locations)
             )
         if low in self._gaz.major_locations and last == i and low not in self._gaz.common_first_names:
             return cues.person_before(text, start)
@@ -282,9 +333,9 @@ class GazetteerRecognizer(EntityRecognizer):
             return False
         if low in self._gaz.first_names:
             return False  # "ask emma and david" lists two people
-        # The suffixes of English verbs and plurals; a known surname or a word with
+        # The suffixes of English verbs, plurals and nouns; a known surname or a word with
         # accents ("cárdenas") is no English word.
-        return low in self._gaz.surnames or not low.isascii() or not low.endswith(("ed", "ing", "s"))
+        return low in self._gaz.surnames or not low.isascii() or not low.endswith(_ENGLISH_SUFFIXES)
 
     def _before_surname(self, text: str, words: list[Word], i: int) -> bool:
         """An unknown given name followed by a known surname: "Priyanka Smith", "siobhan kowalski"."""
@@ -313,7 +364,9 @@ class GazetteerRecognizer(EntityRecognizer):
             return False
         # A cue after the word is weaker evidence: not "not json ann@x.org", "the api said".
         if self._gaz.strength(word.lower()) == 2 and (
-            cues.email_after(text, end) or cues.speaker_after(text, end)
+            cues.email_after(text, end)
+            or cues.speaker_after(text, end)
+            or (word.lower() not in self._gaz.products and cues.owner_after(text, end))
         ):
             return True
         nxt = words[i + 1] if i + 1 < len(words) else None
@@ -367,9 +420,15 @@ class GazetteerRecognizer(EntityRecognizer):
         index = 0
         while index < len(words):
             word = words[index][2]
-            if not word.isascii() and self._unknown_foreign_place(text, words[index]):
+            if self._unknown_place(text, words[index]):
                 results.append(RecognizerResult("LOCATION", words[index][0], words[index][1], 0.6))
                 index += 1
+                continue
+            saint = self._saint_place(text, words, index) if word.lower() in _SAINT else 0
+            if saint:
+                end = words[index + saint - 1][1]
+                results.append(RecognizerResult("LOCATION", words[index][0], end, 0.85))
+                index += saint
                 continue
             longest = self._longest_place(word.lower())
             if longest > 1 or (longest and not (word.islower() and word in self._gaz.everyday)):
@@ -385,18 +444,59 @@ class GazetteerRecognizer(EntityRecognizer):
                 index += 1
         return results
 
-    def _unknown_foreign_place(self, text: str, word: Word) -> bool:
-        """A lower-case word in no list, spelt with letters English does not use, after
-        "in", "from", "near" or "via": a town the lists do not know ("via ožďany"). English
-        words and product names are ASCII, so they never qualify."""
-        start, _, value = word
-        if value.isascii() or not value.islower() or len(value) < 3:
+    def _saint_place(self, text: str, words: list[Word], i: int) -> int:
+        """Words in a place written with "St." or "Ste." for the word the lists spell out
+        ("ST. GALLEN" for Sankt Gallen, "st louis" for Saint Louis); 0 if none."""
+        if i + 1 >= len(words) or text[words[i][1] : words[i + 1][0]] not in (" ", ". ", "."):
+            return 0
+        full = _SAINT[words[i][2].lower()]
+        for size in (3, 2, 1):
+            rest = words[i + 1 : i + 1 + size]
+            if len(rest) < size or any(text[a[1] : b[0]] not in (" ", "-") for a, b in pairwise(rest)):
+                continue
+            tail = " ".join(w[2].lower() for w in rest)
+            if any(f"{prefix} {tail}" in self._gaz.locations for prefix in full):
+                return size + 1
+        return 0
+
+    def _unknown_place(self, text: str, word: Word) -> bool:
+        """A word in no list after a verb of living or travelling and its preposition ("born
+        in snedsted", "the parcel to Haderup", "the Havndal office"), or one spelt with letters
+        English does not use after "in", "from", "near" or "via" ("via ožďany"): a town the
+        lists do not know. It must be no word of any English kind, product or name."""
+        start, end, value = word
+        low = value.lower()
+        # Cheapest test first: this runs for every word and most are everyday words.
+        if len(low) < 4 or low in self._gaz.everyday or value.isupper():
             return False
-        if self._gaz.knows(value) or value in self._gaz.everyday:
+        if self._gaz.knows(low) or not self._unknown_word(low):
             return False
+        if cues.strong_place_before(text, start, unknown_word=True) or cues.place_after(text, end):
+            return True
         return (
-            cues.place_before(text, start, strict=True) or text[max(0, start - 4) : start].lower() == "via "
+            not value.isascii()
+            and value.islower()
+            and (
+                cues.place_before(text, start, strict=True)
+                or text[max(0, start - 4) : start].lower() == "via "
+            )
         )
+
+    def _unknown_word(self, low: str) -> bool:
+        gaz = self._gaz
+        return not (
+            low in gaz.ordinary
+            or low in gaz.ambiguous
+            or low in gaz.products
+            or low in gaz.ner_stop_terms
+            or low in gaz.not_cued_name_words
+        )
+
+    def _after_given_name(self, text: str, start: int) -> bool:
+        if not self._gaz.after_given_name(text, start):
+            return False
+        before = _LAST_WORD.search(text, max(0, start - 24), start)
+        return before is not None and fold(before.group(1).lower()) not in self._place_prefixes
 
     def _proper_word(self, low: str) -> bool:
         return self._gaz.strength(low) == 2 and low not in self._gaz.everyday
@@ -449,18 +549,43 @@ class GazetteerRecognizer(EntityRecognizer):
             return titled or cue or any(self._proper_word(w[2].lower()) for w in span)
         if key in self._gaz.never or key in self._gaz.not_cued_name_words or key in self._gaz.products:
             return False  # "in May", "The office", "at Google"
+        if self._after_given_name(text, start) and not cues.place_after(text, span[-1][1]):
+            return False  # "dear daniel marchand": a surname, not the village of Marchand
         if key in self._gaz.calendar:
             return False  # "in August", "English Breakfast"
         strength = self._gaz.strength(key)
+        end = span[-1][1]
+        strong = (
+            cues.strong_place_before(text, start)
+            or cues.place_after(text, end)
+            or self._listed(text, start, end)
+        )
         if strength == 0:
             # A big city no English word spells ("Corrientes") needs only its capital.
             major = key in self._gaz.major_locations and key not in self._gaz.everyday
-            return capital and (cue or (major and not first.isupper()))  # not "UTC", "SLA"
+            if capital:
+                return cue or (major and not first.isupper())  # not "UTC", "SLA"
+            # Lower case (or shouted, see guard.casing): a major place after "lives in",
+            # "flight to" ("weather in corse").
+            return key in self._gaz.major_locations and strong
         if strength == 1:
-            return cue and (capital or key in self._gaz.major_locations)
+            return strong or (cue and (capital or key in self._gaz.major_locations))
         if key in self._gaz.first_names and (
             key not in self._gaz.major_locations or key in self._gaz.common_first_names
         ):
-            # "a note to pablo" is a person, "lives in Pablo" a place.
-            return cues.place(text, start, span[-1][1], strict=True)
+            # "a note to pablo" is a person, "lives in Pablo" or "colorado or lorraine" a place.
+            return strong or cues.place(text, start, end, strict=True)
         return True
+
+    def _listed(self, text: str, start: int, end: int) -> bool:
+        """Next to a place that is nothing else, in a list: "is colorado or lorraine better",
+        "Réunion or Alabama", "sweden, peru and chile"."""
+        before = _LISTED_BEFORE.search(text, max(0, start - 32), start)
+        after = _LISTED_AFTER.match(text, end)
+        return any(m is not None and self._plain_place(m.group(1).lower()) for m in (before, after))
+
+    def _plain_place(self, low: str) -> bool:
+        """A major place that is no given name and no English word ("colorado", "alabama")."""
+        return (
+            low in self._gaz.major_locations and self._proper_word(low) and low not in self._gaz.first_names
+        )

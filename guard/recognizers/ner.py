@@ -76,9 +76,13 @@ class SpacyNerRecognizer(EntityRecognizer):
         ("someone from Šambron"); one word after such a preposition is a place unless it
         is a product or an everyday word."""
         low = value.lower()
-        if " " in low or low in self._gaz.products or low in self._gaz.everyday or low in self._stop_terms:
+        if value.isupper() or any(
+            w in self._gaz.products or w in self._gaz.everyday or w in self._stop_terms for w in low.split()
+        ):
             return False
-        return not value.isupper() and cues.place_before(text, start, strict=True)
+        if " " in low:  # "the parcel to Horní Bříza": several words only after a verb of travel
+            return cues.strong_place_before(text, start)
+        return cues.place_before(text, start, strict=True) or cues.strong_place_before(text, start)
 
     def _filler(self, low: str) -> bool:
         """A word the small model swallows into a name: "Is Auvergne", "Hi Sarah", "Draft"."""
@@ -136,8 +140,13 @@ class SpacyNerRecognizer(EntityRecognizer):
         value = " ".join(text[start:end].lower().split())
         given = value.split()[0]
         # "to" and "for" precede people as often as places ("a note to Artur").
-        cue = cues.place(text, start, end, strict=True)
+        strict = cues.place(text, start, end, strict=True)
+        strong = cues.strong_place_before(text, start)
+        # "the parcel to Pečeňany", "flight to Baškovce": a verb of travel says place ...
+        cue = strict or strong
         name_like = given in self._gaz.first_names and self._gaz.strength(given) > 0
+        if strict and strong and value not in self._gaz.common_first_names:
+            return "LOCATION"  # ... and "lives in Vavrinec" even for a word that is also a name
         if entity == "LOCATION":
             if not name_like or (cue and value in self._gaz.locations):
                 return entity

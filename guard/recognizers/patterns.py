@@ -30,6 +30,7 @@ class Rule:
     context: re.Pattern[str] | None = None  # must match the text just before the hit ...
     after: re.Pattern[str] | None = None  # ... or this, the text just after it
     veto: Veto | None = None
+    window: int = 40  # characters before the hit searched for ``context``
 
 
 def _words(*words: str) -> re.Pattern[str]:
@@ -71,7 +72,7 @@ class RegexRecognizer(EntityRecognizer):
         if rule.veto is not None and rule.veto(text, start):
             return False
         if rule.context is not None:
-            if rule.context.search(text, max(0, start - self.CONTEXT_WINDOW), start) is not None:
+            if rule.context.search(text, max(0, start - rule.window), start) is not None:
                 return True
             after = rule.after
             return after is not None and after.match(text, end, end + self.CONTEXT_WINDOW) is not None
@@ -130,6 +131,23 @@ _SSN_WORDS = (
 _SSN_AFTER = re.compile(r"[^\n\d]{0,16}\b(?:" + "|".join(_SSN_WORDS) + r")\b", re.IGNORECASE)
 
 
+# Words that name an SSN and nothing else: anywhere earlier on the line they make a valid
+# nine-digit number one ("my social security number, which hr asked for again, is
+# 123456789"). "social" and "tin" alone are too common for that distance.
+_SSN_NAMES = (
+    "ssn",
+    "ssns",
+    "social security",
+    "soc sec",
+    r"ss\s?(?:number|no|num|nr)",
+    r"s\.s\.n",
+    "itin",
+    "taxpayer id",
+)
+_SSN_LINE = re.compile(r"\b(?:" + "|".join(_SSN_NAMES) + r")\b[^\n]{0,100}$", re.IGNORECASE)
+_SSN_LINE_WINDOW = 120
+
+
 def ssn_recognizer() -> RegexRecognizer:
     context = _words(*_SSN_WORDS)
     return RegexRecognizer(
@@ -147,6 +165,15 @@ def ssn_recognizer() -> RegexRecognizer:
                 _SSN_AFTER,
             ),
             Rule(re.compile(r"(?<![\w.])(?<!\d-)\d{9}(?![\w-]|\.\d)"), 0.7, _ssn_check, context, _SSN_AFTER),
+            # The naming word further back on the same line, and separators written loosely:
+            # "123 - 45 - 6789", "123.45 6789", "123 45-6789".
+            Rule(
+                re.compile(r"(?<![\w.])(?<!\d-)(?:\d{9}|\d{3} ?[-. ] ?\d{2} ?[-. ] ?\d{4})(?![\w-]|\.\d)"),
+                0.65,
+                _ssn_check,
+                _SSN_LINE,
+                window=_SSN_LINE_WINDOW,
+            ),
             # "ssn 123 456 789": nine digits in threes, only after the word ("product code
             # 123-456-789, not an SSN" is a product code)
             Rule(re.compile(r"(?<![\w.-])\d{3}([ -])\d{3}\1\d{3}(?![\w-]|\.\d)"), 0.6, _ssn_check, context),

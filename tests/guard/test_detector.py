@@ -41,6 +41,78 @@ def test_location(detector: Detector, text: str, place: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("my aunt grew up in thun", "thun"),  # a town that is also a word elsewhere
+        ("the ferry leaves krk at noon", "krk"),
+        ("what is the weather in corse this weekend", "corse"),
+        ("she was born in hollerbydal", "hollerbydal"),  # in no list: the verb says place
+        ("SHE LIVES IN HOLLERBYDAL NOW", "hollerbydal"),  # shouted
+        ("thun weather tomorrow?", "thun"),
+        ("is the corse office open?", "corse"),
+        ("is colorado or lorraine better for an offsite?", "lorraine"),  # listed with a place
+        ("LANDLINE, ST. GALLEN", "ST. GALLEN"),  # the lists spell it "Sankt Gallen"
+        ("my grandmother lives in Vavrinec", "Vavrinec"),  # also a given name: "lives in" decides
+        ("the parcel to Hollerbydal is late", "Hollerbydal"),
+    ],
+)
+def test_place_after_verb_of_living_or_travel(detector: Detector, text: str, place: str) -> None:
+    assert ("LOCATION", place.lower()) in [(e, v.lower()) for e, v in spans(detector, text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("THE INVOICE IS ADDRESSED TO AMBER BURKE", "AMBER BURKE"),  # shouted, given name is a word
+        ("dear daniel marchand, thanks for the order", "daniel marchand"),  # Marchand: also a town
+        ("WHO IS LUZ MILAGROS?", "LUZ MILAGROS"),  # "luz" is also a word: the cue and surname decide
+    ],
+)
+def test_surname_is_not_a_place(detector: Detector, text: str, name: str) -> None:
+    found = spans(detector, text)
+    assert ("PERSON", name) in found
+    assert all(e != "LOCATION" for e, _ in found)
+
+
+def test_unknown_name_before_a_possession(detector: Detector) -> None:
+    assert ("PERSON", "Oyelaran") in spans(detector, "why did Oyelaran's payment fail?")
+    assert spans(detector, "the team's laptop budget is spent") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("can you cover for dagny tomorrow", "dagny"), ("had a 1:1 with oyelaran today", "oyelaran")],
+)
+def test_person_after_verbs_taking_a_person(detector: Detector, text: str, name: str) -> None:
+    assert ("PERSON", name) in spans(detector, text)
+
+
+@pytest.mark.parametrize(
+    "text", ["reach out to procurement", "loop in compliance please", "sync with backend tomorrow"]
+)
+def test_department_after_person_verb_is_no_person(detector: Detector, text: str) -> None:
+    assert spans(detector, text) == []
+
+
+def test_place_after_place_prefix_stays_a_place(detector: Detector) -> None:
+    assert ("LOCATION", "Santa Marta") in spans(detector, "we land in Santa Marta at noon")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we are moving to kubernetes next quarter",
+        "integration is supported via webhooks",
+        "the build leaves staging tonight",
+        "shipping to prod tonight",  # "to" takes destinations that are no places
+        "the build leaves dist folder empty",
+    ],
+)
+def test_strong_place_cue_needs_a_place_like_word(detector: Detector, text: str) -> None:
+    assert spans(detector, text) == []
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "The deployment process uses Docker Compose for container orchestration.",

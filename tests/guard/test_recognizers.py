@@ -128,6 +128,11 @@ def test_card(text: str, expected: list[str]) -> None:
         ("ss# 123456789", ["123456789"]),
         ("ssn 123 456 789", ["123 456 789"]),
         ("order 12-123456789 and 123 456 789", []),
+        ("my social security number, which payroll asked for twice, is 123456789", ["123456789"]),
+        ("SSN (as printed on the card, please double-check): 123 - 45 - 6789", ["123 - 45 - 6789"]),
+        ("ssn of the new hire on the form: 123.45 6789", ["123.45 6789"]),
+        ("ssn done.\nticket 123456789 closed", []),  # another line
+        ("our social media campaign for the autumn launch reached 123456789 views", []),
     ],
 )
 def test_ssn(text: str, expected: list[str]) -> None:
