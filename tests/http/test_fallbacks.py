@@ -19,7 +19,7 @@ import pytest
 from guard import Guard
 from tests.support.gateway import make_settings, running_gateway
 from tests.support.issuer import TokenIssuer
-from tests.support.scripted import ScriptedProvider
+from tests.support.scripted import ScriptedProvider, scripted_providers
 
 Bearer = Callable[..., dict[str, str]]
 CHAT = "/v1/chat/completions"
@@ -34,10 +34,8 @@ ROUTING = {
 
 @pytest.fixture(scope="module")
 def providers() -> Iterator[dict[str, ScriptedProvider]]:
-    started = {name: ScriptedProvider().start() for name in ("openai", "anthropic", "ollama")}
-    yield started
-    for provider in started.values():
-        provider.stop()
+    with scripted_providers("openai", "anthropic", "ollama") as started:
+        yield started
 
 
 @pytest.fixture

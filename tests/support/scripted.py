@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from aiohttp import web
 
@@ -56,3 +58,14 @@ class ScriptedProvider(FakeProvider):
         headers = {"retry-after": retry_after} if retry_after else {}
         error = {"error": {"message": f"scripted {code}", "type": "server_error", "code": None}}
         return web.json_response(error, status=int(code), headers=headers)
+
+
+@contextmanager
+def scripted_providers(*names: str) -> Iterator[dict[str, ScriptedProvider]]:
+    """One started scripted provider per name, stopped on the way out."""
+    started = {name: ScriptedProvider().start() for name in names}
+    try:
+        yield started
+    finally:
+        for provider in started.values():
+            provider.stop()
