@@ -264,7 +264,7 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
         tracing=tracing,
         method="GET",
     )
-    decisions = _decision_pipelines(settings, authenticate, answers, recorder)
+    decisions = _decision_pipelines(settings, authenticate, answers, recorder, stack)
     mcp_recorder = McpRecorder(audit, metrics, instance_id, unauthenticated)
     servers = mcp_servers(settings)
     controller_api, mesh = await open_controller(
@@ -329,11 +329,16 @@ async def build_gateway(settings: Settings, stack: AsyncExitStack, *, guard: Gua
 
 
 def _decision_pipelines(
-    settings: Settings, authenticate: Authenticate, answers: ModelAnswers, recorder: Recorder
+    settings: Settings,
+    authenticate: Authenticate,
+    answers: ModelAnswers,
+    recorder: Recorder,
+    stack: AsyncExitStack,
 ) -> DecisionPipelines:
     """Explain (a caller's own decisions), search and replay (auditors)."""
     reader = DecisionReader(settings.audit, settings.audit_db_path)
     candidates = Candidates(settings)
+    stack.callback(candidates.release)  # compiled engines dropped on the loop's thread
     auditors = [authenticate, audit_api.RequireAuditor()]
 
     def pipeline(stages: list[Stage], respond: Respond) -> Pipeline:

@@ -232,6 +232,14 @@ class Candidates:
                 return kept[1]
             bundle = await load_candidate(self._settings, path)
             if len(self._loaded) >= _KEEP_COMPILED:
-                self._loaded.clear()
+                self.release()
             self._loaded[name] = (stamp, bundle)
             return bundle
+
+    def release(self) -> None:
+        """Drop the compiled candidates here, on the loop's thread that made them (at shutdown
+        too: left to the garbage collector, an engine may be dropped on another thread)."""
+        for _, bundle in self._loaded.values():
+            if isinstance(bundle.engine, EmbeddedEngine):
+                bundle.engine.release()
+        self._loaded.clear()
