@@ -28,7 +28,6 @@ from tests.support.upstream import FakeProvider
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
 BUDGET_USD = 0.002  # a reservation for max_tokens=1000 on gpt-4o-mini is about $0.0006
-WIRED = "admit(" in (REPO / "gateway/http/proxy.py").read_text()
 
 
 @pytest.fixture
@@ -123,7 +122,6 @@ async def test_replicas_share_one_verifiable_audit_log(
     assert "60 records in 2 chains" in verified.stdout, verified.stdout
 
 
-@pytest.mark.skipif(not WIRED, reason="gateway/http/proxy.py does not call Gateway.admit yet")
 async def test_replicas_share_budgets_and_idempotency(
     tmp_path: Path,
     token_issuer_session: TokenIssuer,
@@ -157,7 +155,9 @@ async def test_replicas_share_budgets_and_idempotency(
             other = await client.post(bases[1] + "/v1/chat/completions", json=chat(11), headers=headers)
     assert first.status_code == retry.status_code == 200
     assert retry.content == first.content
-    assert retry.headers["x-skein-request-id"] == first.headers["x-skein-request-id"]
+    # a replay is a call of its own (its own request id) that names the original one
+    assert retry.headers["x-skein-idempotent-replay"] == first.headers["x-skein-request-id"]
+    assert retry.headers["x-skein-request-id"] != first.headers["x-skein-request-id"]
     assert other.status_code == 422
 
     client_r = redis.from_url(redis_url)
