@@ -31,7 +31,7 @@ from tests.mcp.conftest import GITHUB_TOKEN_ENV, Agent
 from tests.support.gateway import make_settings
 from tests.support.issuer import TokenIssuer
 from tests.support.mcp_servers import UPSTREAM_TOKEN, McpServers, running_mcp_servers
-from tests.support.server import free_port
+from tests.support.server import free_port, stop_process
 from tests.support.upstream import FakeProvider
 from tests.test_grafana import DASHBOARDS, panels
 
@@ -114,11 +114,7 @@ def prometheus(live_gateway: str, tmp_path: Path) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         log.close()
 
 

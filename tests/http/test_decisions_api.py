@@ -120,14 +120,7 @@ async def test_auditors_search_decisions(gateway_settings: Any, guard: Guard, be
 async def test_explain_reads_the_postgres_store(
     gateway_settings: Settings, guard: Guard, bearer: Bearer, postgres_dsn: str, pg_schema: str
 ) -> None:
-    values = gateway_settings.model_dump()
-    values["audit"] = {
-        **values["audit"],
-        "sink": "postgres",
-        "postgres_dsn": postgres_dsn,
-        "postgres_schema": pg_schema,
-    }
-    settings = Settings.model_validate(values)
+    settings = on_postgres(gateway_settings, postgres_dsn, pg_schema)
     alice, bob = bearer(sub="alice"), bearer(sub="bob")
     async with running_gateway(settings, guard) as client:
         denied = await decided(client, alice, "gpt-4o")
@@ -144,14 +137,7 @@ async def test_a_nul_in_a_filter_is_a_400_not_a_database_error(
     gateway_settings: Settings, guard: Guard, bearer: Bearer, postgres_dsn: str, pg_schema: str
 ) -> None:
     """Postgres text cannot hold NUL: the value used to reach the driver and fail there (500)."""
-    values = gateway_settings.model_dump()
-    values["audit"] = {
-        **values["audit"],
-        "sink": "postgres",
-        "postgres_dsn": postgres_dsn,
-        "postgres_schema": pg_schema,
-    }
-    settings = Settings.model_validate(values)
+    settings = on_postgres(gateway_settings, postgres_dsn, pg_schema)
     auditor = bearer(sub="carol", roles=["auditor"])
     async with running_gateway(settings, guard) as client:
         for name in ("sub", "role", "model", "tool", "reason"):
@@ -183,3 +169,10 @@ async def test_the_same_sub_in_another_tenant_reads_nothing(
         assert doubled.status_code in (200, 400)
         huge = await client.get("/v1/decisions?before=99999999999999999999", headers=auditor)
         assert huge.status_code == 400 and "99999999999999999999" not in huge.text
+
+
+def on_postgres(settings: Settings, dsn: str, schema: str) -> Settings:
+    """The same settings with the audit in Postgres (schema per test)."""
+    values = settings.model_dump()
+    values["audit"] = {**values["audit"], "sink": "postgres", "postgres_dsn": dsn, "postgres_schema": schema}
+    return Settings.model_validate(values)

@@ -27,7 +27,7 @@ class Named:
         return True
 
     async def send(self, request: UpstreamRequest) -> UpstreamResponse:
-        raise NotImplementedError
+        raise AssertionError("these tests choose deployments; nothing is sent")
 
     async def aclose(self) -> None:
         return None
