@@ -8,7 +8,12 @@ organisation in every word). Detection therefore runs on a view of the text wher
 * a sentence written in capitals, or in Title Case (every word capitalised, "Can You
   Book A Table For Two"), is put in lower case, except its known names and places;
 * a word written in lower case that is a known, unambiguous name or place ("sarah",
-  "lyon": words people write capitalised, per ``guard.data``) gets its capital.
+  "lyon": words people write capitalised, per ``guard.data``) gets its capital;
+* a run of words in capitals inside an ordinary sentence ("tell KOFI MENSAH the truck is
+  late", "employee: ADA OBI") is a name written the way forms and tickets write them when
+  one of its words is a known, unambiguous name: the run is title-cased (function words
+  lowered). A run without such a word is an acronym or shouting ("the AWS bill", "URGENT")
+  and stays as written.
 
 Everything else is left as written. The view has the same length as the text (only
 characters whose other case has the same length change), so offsets need no mapping.
@@ -22,6 +27,8 @@ from collections.abc import Callable
 from guard.chunking import SENTENCE_END
 
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
+# Two or more letters in capitals, words joined by single spaces or hyphens: "KOFI MENSAH".
+_CAPS_RUN = re.compile(r"(?<![\w@/\\])[^\W\d_a-z]{2,}(?:['\u2019 -][^\W\d_a-z]{2,})*(?![\w@/\\])")
 _MIN_SHOUT_LETTERS = 4  # "OK" or "FYI" alone is an acronym, not a shouted sentence
 # Words a title-cased sentence capitalises and ordinary prose does not.
 _FUNCTION_WORDS = frozenset(
@@ -94,8 +101,11 @@ def _title_case(words: list[str]) -> bool:
 class Truecaser:
     """``proper(word)``: the lower-cased word is a name or place people write capitalised."""
 
-    def __init__(self, proper: Callable[[str], bool]) -> None:
+    def __init__(
+        self, proper: Callable[[str], bool], foreign: Callable[[str], bool] = lambda w: False
+    ) -> None:
         self._proper = proper
+        self._foreign = foreign
 
     def __call__(self, text: str) -> str:
         if not any(ch.isalpha() for ch in text):
@@ -112,15 +122,35 @@ class Truecaser:
     def _sentence(self, sentence: str) -> str:
         words = _WORD.findall(sentence)
         shouted = _shouted(sentence) or _title_case(words)
-        if not shouted and not any(w.islower() and self._proper(w) for w in words):
+        if not shouted and not any(
+            (w.islower() and (self._proper(w) or self._foreign(w)))
+            or (w.isupper() and self._proper(w.lower()))
+            for w in words
+        ):
             return sentence  # the common case: nothing to change
+        if not shouted:
+            sentence = _CAPS_RUN.sub(self._caps_run, sentence)
         return _WORD.sub(lambda m: self._word(m.group(), shouted), sentence)
+
+    def _caps_run(self, match: re.Match[str]) -> str:
+        """A name in capitals inside an ordinary sentence, title-cased; anything else as is."""
+        run = match.group()
+        words = _WORD.findall(run)
+        if not all(w.isupper() for w in words) or not any(self._proper(w.lower()) for w in words):
+            return run  # "the AWS bill", "see the README"
+        cased = _WORD.sub(lambda m: self._title(m.group()), run)
+        return cased if len(cased) == len(run) else run
+
+    @staticmethod
+    def _title(word: str) -> str:
+        low = word.lower()
+        return low if low in _FUNCTION_WORDS else low.title()  # "Doe-Smith", "O'Brien"
 
     def _word(self, word: str, shouted: bool) -> str:
         low = word.lower()
         if len(low) != len(word):
             return word
-        if (shouted or word == low) and self._proper(low):
+        if (shouted or word == low) and (self._proper(low) or self._foreign(low)):
             cased = low[:1].upper() + low[1:]
             return cased if len(cased) == len(word) else word
         return low if shouted else word

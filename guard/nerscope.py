@@ -27,14 +27,20 @@ Span = tuple[int, int]
 
 class NerScope:
     """Character ranges of a text that NER must see; ``known`` says whether a lower-cased
-    word is a first name, surname or place (so a capitalised first word may be one)."""
+    word is a first name, surname or place (so a capitalised first word may be one);
+    ``foreign`` whether a lower-case word is no English word at all: the cased view
+    (``guard.casing``) capitalises it, and the model is the one that can tell a name
+    ("remind Dainess Otieno") from anything else."""
 
-    def __init__(self, known: Callable[[str], bool]) -> None:
+    def __init__(
+        self, known: Callable[[str], bool], foreign: Callable[[str], bool] = lambda w: False
+    ) -> None:
         self._known = known
+        self._foreign = foreign
 
     def spans(self, text: str) -> list[Span]:
-        if text == text.lower():
-            return []  # no capital letter anywhere: the common case for short chat turns
+        if text == text.lower() and not self._has_foreign(text):
+            return []  # no capital letter and no foreign word: the common case for chat turns
         merged: list[Span] = []
         for start, end in _sentences(text):
             if not self._needs_ner(text[start:end]):
@@ -45,7 +51,12 @@ class NerScope:
                 merged.append((start, end))
         return merged
 
+    def _has_foreign(self, text: str) -> bool:
+        return any(self._foreign(w) for w in _LETTERS.findall(text) if w.islower())
+
     def _needs_ner(self, sentence: str) -> bool:
+        if self._has_foreign(sentence):
+            return True
         first, _, rest = sentence.partition(" ")
         rest = _PRONOUN_I.sub("", rest)
         if rest != rest.lower():

