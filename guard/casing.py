@@ -29,6 +29,7 @@ from guard.chunking import SENTENCE_END
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
 # Two or more letters in capitals, words joined by single spaces or hyphens: "KOFI MENSAH".
 _CAPS_RUN = re.compile(r"(?<![\w@/\\])[^\W\d_a-z]{2,}(?:['\u2019 -][^\W\d_a-z]{2,})*(?![\w@/\\])")
+_MIN_FOREIGN_IN_CAPITALS = 6  # "SOMTOCHUKWU" in capitals is a name; "GDPR", "HIPAA" acronyms
 _MIN_SHOUT_LETTERS = 4  # "OK" or "FYI" alone is an acronym, not a shouted sentence
 # Words a title-cased sentence capitalises and ordinary prose does not.
 _FUNCTION_WORDS = frozenset(
@@ -124,7 +125,7 @@ class Truecaser:
         shouted = _shouted(sentence) or _title_case(words)
         if not shouted and not any(
             (w.islower() and (self._proper(w) or self._foreign(w)))
-            or (w.isupper() and self._proper(w.lower()))
+            or (w.isupper() and self._name_like(w.lower()))
             for w in words
         ):
             return sentence  # the common case: nothing to change
@@ -136,10 +137,15 @@ class Truecaser:
         """A name in capitals inside an ordinary sentence, title-cased; anything else as is."""
         run = match.group()
         words = _WORD.findall(run)
-        if not all(w.isupper() for w in words) or not any(self._proper(w.lower()) for w in words):
+        if not all(w.isupper() for w in words) or not any(self._name_like(w.lower()) for w in words):
             return run  # "the AWS bill", "see the README"
         cased = _WORD.sub(lambda m: self._title(m.group()), run)
         return cased if len(cased) == len(run) else run
+
+    def _name_like(self, low: str) -> bool:
+        """A known name, or a long word of no language the lists know (acronyms are short:
+        "GDPR", "HIPAA")."""
+        return self._proper(low) or (len(low) >= _MIN_FOREIGN_IN_CAPITALS and self._foreign(low))
 
     @staticmethod
     def _title(word: str) -> str:

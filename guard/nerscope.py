@@ -66,7 +66,8 @@ class NerScope:
             return False
         # "JOHN:" or "McKay" is more than a capitalised first letter.
         tail = word.group()[1:]
-        return tail != tail.lower() or self._known(word.group().lower())
+        low = word.group().lower()
+        return tail != tail.lower() or self._known(low) or self._foreign(low)
 
 
 def _sentences(text: str) -> list[Span]:

@@ -32,7 +32,10 @@ PERSON_CUE = re.compile(
     r"1:1 with|one-on-one with|reach out to|reached out to|say hi to|"
     r"welcome|congrats|congratulations|happy birthday|reference letter for|reference for|"
     r"onboarding for|checklist for|approved by|requested by|submitted by|reported by|"
-    r"assign to|assigned to|hand over to|handed over to|forward to|forwarded to)\W{0,2}$",
+    r"assign to|assigned to|hand over to|handed over to|forward to|forwarded to|"
+    # chat shorthand: "pairing w/ aina", "per gbowoade, the invoice ..." (not "re:" or
+    # "between": "re: ssn# ...", "the difference between tcp and udp")
+    r"w/|per)\W{0,2}$",
     re.IGNORECASE,
 )
 _LOOSE_PLACE = re.compile(r"\b(?:in|to|from|at|near|via|visit|visiting|around|of|across)\s+$", re.IGNORECASE)

@@ -54,6 +54,8 @@ Word = tuple[int, int, str]
 _NAME_WORD = re.compile(r"(?<![\w@/\\])" + _WORD.pattern + r"(?![\w@/\\])")
 _LAST_WORD = re.compile(r"(?<![\w@/\\])([^\W\d_]+) $")
 _POSSESSIVE = ("'s", "\u2019s", "'S", "\u2019S")
+# "@Thabisile", "@nyuki mutai": a mention, not an e-mail address or a handle with digits.
+_MENTION = re.compile(r"(?<![\w@.])@([^\W\d_]{2,})(?: ([^\W\d_]{2,}))?(?![\w@.-])")
 
 
 def _words(text: str) -> list[Word]:
@@ -247,6 +249,7 @@ class GazetteerRecognizer(EntityRecognizer):
         results: list[RecognizerResult] = []
         if "PERSON" in entities:
             results.extend(self._people(text, words))
+            results.extend(self._mentions(text))
         if "LOCATION" in entities:
             results.extend(self._places(text, words))
         return results
@@ -268,6 +271,29 @@ class GazetteerRecognizer(EntityRecognizer):
             results.append(RecognizerResult("PERSON", words[index][0], words[last][1], score))
             index = last + 1
         return results
+
+    def _mentions(self, text: str) -> list[RecognizerResult]:
+        """A chat mention of a person: "@Thabisile", "@nyuki mutai". Only a given name or a
+        word of no language the lists know; "@here", "@channel", "@devops" are no people."""
+        results = []
+        for match in _MENTION.finditer(text):
+            first, second = match.group(1), match.group(2)
+            low = first.lower()
+            if low in self._gaz.never or not (self._name_word(low) or self._gaz.foreign(low)):
+                continue
+            end = match.end(1)
+            if second and (self._surname_word(second.lower()) or self._gaz.foreign(second.lower())):
+                end = match.end(2)
+            results.append(RecognizerResult("PERSON", match.start(1), end, 0.7))
+        return results
+
+    def _surname_word(self, low: str) -> bool:
+        return low in self._gaz.surnames and self._gaz.strength(low) == 2 and low not in self._gaz.everyday
+
+    def _name_word(self, low: str) -> bool:
+        return (
+            low in self._gaz.first_names and low not in self._gaz.ordinary and low not in self._gaz.products
+        )
 
     def _person_at(self, text: str, words: list[Word], i: int) -> tuple[int, float] | None:
         start, _, word = words[i]

@@ -66,6 +66,13 @@ class SpacyNerRecognizer(EntityRecognizer):
                 results.append(RecognizerResult(entity, start, end, SCORES[entity]))
         return results
 
+    @staticmethod
+    def _place_slot(text: str, start: int, end: int) -> bool:
+        """A preposition of place, "X office", or a list or signature field ("Manager |
+        Quemchi", "(landline, Quemchi)") where towns stand without one."""
+        before = text[max(0, start - 3) : start].rstrip()
+        return cues.place(text, start, end) or before.endswith(("|", "(", ","))
+
     def _foreign_name(self, value: str) -> bool:
         """Words in no list and none of them English: an unfamiliar name, not a known place."""
         return value not in self._gaz.locations and all(self._gaz.foreign(w) for w in value.split())
@@ -132,7 +139,9 @@ class SpacyNerRecognizer(EntityRecognizer):
             return False
         if strength == 1 and at_start and not cued:
             return False
-        return self._gaz.knows(low) or not at_start
+        # A word of no language the lists know is a name wherever it stands ("Londisizwe
+        # will run the standup"): its capital is not what says so.
+        return self._gaz.knows(low) or not at_start or self._gaz.foreign(low)
 
     def _relabel(self, text: str, start: int, end: int, entity: str) -> str:
         """The small model often swaps PERSON and LOCATION on unfamiliar words ("Nadia" as a
@@ -152,7 +161,11 @@ class SpacyNerRecognizer(EntityRecognizer):
         if strict and strong and value not in self._gaz.common_first_names:
             return "LOCATION"  # ... and "lives in Vavrinec" even for a word that is also a name
         if entity == "LOCATION":
-            if not name_like and not cue and self._foreign_name(value) and cues.person_before(text, start):
+            if (
+                not name_like
+                and self._foreign_name(value)
+                and (cues.person_before(text, start) or not self._place_slot(text, start, end))
+            ):
                 return "PERSON"  # "thanks Wairimbe": the model's "place" has nothing behind it
             if not name_like or (cue and value in self._gaz.locations):
                 return entity

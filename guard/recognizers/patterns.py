@@ -116,16 +116,21 @@ def _ssn_check(value: str) -> bool:
 _SSN_WORDS = (
     "ssn",
     "ssns",
-    "social security",
+    r"social\s+security",
     "social",
-    "soc sec",
-    r"ss\s?(?:number|no|num|nr)",  # "the SS number on file", "SS no."
+    r"soc\s+sec",
+    r"ss\s{0,2}(?:number|no|num|nr)",  # "the SS number on file", "SS no."
     r"ss(?=\s?#)",  # "ss# 123456789"
     r"s\.s\.n",
-    "tax id",
+    r"tax\s+id",
     "tin",
     "itin",
     "taxpayer",
+    # The US tax and employment forms that carry one: "verify 123456789 against the W-2".
+    r"w-?2",
+    r"w-?4",
+    r"i-?9",
+    "1099",
 )
 # "... gave 525642146 as social security no.": the naming word may follow the number.
 _SSN_AFTER = re.compile(r"[^\n\d]{0,16}\b(?:" + "|".join(_SSN_WORDS) + r")\b", re.IGNORECASE)
@@ -137,12 +142,12 @@ _SSN_AFTER = re.compile(r"[^\n\d]{0,16}\b(?:" + "|".join(_SSN_WORDS) + r")\b", r
 _SSN_NAMES = (
     "ssn",
     "ssns",
-    "social security",
-    "soc sec",
-    r"ss\s?(?:number|no|num|nr)",
+    r"social\s+security",
+    r"soc\s+sec",
+    r"ss\s{0,2}(?:number|no|num|nr)",
     r"s\.s\.n",
     "itin",
-    "taxpayer id",
+    r"taxpayer\s+id",
 )
 _SSN_LINE = re.compile(r"\b(?:" + "|".join(_SSN_NAMES) + r")\b[^\n]{0,100}$", re.IGNORECASE)
 _SSN_LINE_WINDOW = 120
@@ -153,7 +158,8 @@ def ssn_recognizer() -> RegexRecognizer:
     return RegexRecognizer(
         "US_SSN",
         [
-            Rule(re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])"), 0.85, check=_ssn_check),
+            # "123-45-6789", also with a space either side of each hyphen ("123 - 45 - 6789").
+            Rule(re.compile(r"(?<![\w-])\d{3}( ?)-\1\d{2}\1-\1\d{4}(?![\w-])"), 0.85, check=_ssn_check),
             # 123.45.6789: three groups, so never an IPv4 address or a version number.
             Rule(re.compile(r"(?<![\w.-])\d{3}\.\d{2}\.\d{4}(?![\w-]|\.\d)"), 0.7, check=_ssn_check),
             # With the word only. "SSN-123456789" is glued to it; "12-123456789" is no SSN.

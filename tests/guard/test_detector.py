@@ -116,6 +116,35 @@ def test_rare_english_and_jargon_are_not_foreign(detector: Detector, text: str) 
     assert spans(detector, text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("@Lwazikazi can you review the PR", "Lwazikazi"),
+        ("ping @omotunde okafor about the invoice", "omotunde okafor"),
+        ("Tumelo Ndlovana will run the retro tomorrow", "Tumelo Ndlovana"),  # at a sentence start
+        ("please send the contract to OMOTUNDE ADEWALEKAN today", "OMOTUNDE ADEWALEKAN"),  # in no list
+        ("pairing w/ lwazikazi on the export bug", "lwazikazi"),
+        ("per Omotundewa, the invoice goes out on the 5th", "Omotundewa"),
+    ],
+)
+def test_names_where_chat_puts_them(detector: Detector, text: str, name: str) -> None:
+    assert ("PERSON", name) in spans(detector, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@here the build is red",
+        "@channel standup moved to 10",
+        "please rotate the OAUTH secrets and check the HIPAA review",
+        "what is the difference between tcp and udp",
+        "re: ssn policy, please verify",
+    ],
+)
+def test_mentions_acronyms_and_shorthand_that_name_nobody(detector: Detector, text: str) -> None:
+    assert all(e != "PERSON" for e, _ in spans(detector, text))
+
+
 def test_unknown_name_before_a_possession(detector: Detector) -> None:
     assert ("PERSON", "Oyelaran") in spans(detector, "why did Oyelaran's payment fail?")
     assert spans(detector, "the team's laptop budget is spent") == []

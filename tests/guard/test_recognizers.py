@@ -133,6 +133,10 @@ def test_card(text: str, expected: list[str]) -> None:
         ("ssn of the new hire on the form: 123.45 6789", ["123.45 6789"]),
         ("ssn done.\nticket 123456789 closed", []),  # another line
         ("our social media campaign for the autumn launch reached 123456789 views", []),
+        ("row: ada obi, 207 - 71 - 1346, lagos", ["207 - 71 - 1346"]),  # loose hyphens, no word
+        ("check 318462097 against her W-2", ["318462097"]),  # a form that carries one
+        ("ss  no 633 81 3944 for the tax form", ["633 81 3944"]),  # doubled space in the word
+        ("invoice 318462097 is overdue", []),
     ],
 )
 def test_ssn(text: str, expected: list[str]) -> None:
