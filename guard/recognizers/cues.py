@@ -137,6 +137,20 @@ _SPEAKER_AFTER = re.compile(
 )
 
 
+# What people do and organisations do not, right after a name: "X will run the retro",
+# "X left the company", "X is out sick", "X pls resend". Not "is", "has": "Klarna is down".
+_PERSON_PREDICATE_AFTER = re.compile(
+    r",?\s+(?:will\s+(?:run|lead|join|cover|send|take|be\s+(?:out|off|away|back|late))|left\s+the|"
+    r"joined\s+the|is\s+(?:out|off|away|on\s+leave|sick|back|late)|pls|please\s+resend|"
+    r"covers|here,|here\s+(?:from|again))\b",
+    re.IGNORECASE,
+)
+
+
+def person_predicate_after(text: str, end: int) -> bool:
+    return _PERSON_PREDICATE_AFTER.match(text, end) is not None
+
+
 def speaker_after(text: str, end: int) -> bool:
     return _SPEAKER_AFTER.match(text, end) is not None
 

@@ -416,6 +416,7 @@ class GazetteerRecognizer(EntityRecognizer):
             cues.email_after(text, end)
             or cues.speaker_after(text, end)
             or (word.lower() not in self._gaz.products and cues.owner_after(text, end))
+            or (self._gaz.foreign(word.lower()) and cues.person_predicate_after(text, end))
         ):
             return True
         nxt = words[i + 1] if i + 1 < len(words) else None
@@ -425,7 +426,11 @@ class GazetteerRecognizer(EntityRecognizer):
             and nxt[2][0].isupper() == capital
             and self._surname_like(nxt[2].lower())
             and self._gaz.strength(nxt[2].lower()) == 2
-            and (cues.email_after(text, nxt[1]) or cues.speaker_after(text, nxt[1]))
+            and (
+                cues.email_after(text, nxt[1])
+                or cues.speaker_after(text, nxt[1])
+                or (self._gaz.foreign(nxt[2].lower()) and cues.person_predicate_after(text, nxt[1]))
+            )
         )
         # A capitalised word after a cue is usually found by the model; where it is not
         # ("Best regards,\nGélinas") it must be no word of any English kind.

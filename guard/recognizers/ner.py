@@ -49,6 +49,8 @@ class SpacyNerRecognizer(EntityRecognizer):
             entity = LABELS.get(ent.label_)
             if entity == "ORGANIZATION" and self._org_is_place(text, ent.start_char, ent.text):
                 entity = "LOCATION"
+            elif entity == "ORGANIZATION" and self._org_is_person(text, ent.end_char, ent.text):
+                entity = "PERSON"
             if entity is None or entity not in entities:
                 continue
             tokens = list(ent)
@@ -94,6 +96,11 @@ class SpacyNerRecognizer(EntityRecognizer):
         if " " in low:  # "the parcel to Horní Bříza": several words only after a verb of travel
             return cues.strong_place_before(text, start)
         return cues.place_before(text, start, strict=True) or cues.strong_place_before(text, start)
+
+    def _org_is_person(self, text: str, end: int, value: str) -> bool:
+        """The small model reads an unfamiliar name as an organisation ("Londisizwe will
+        run the standup"); foreign words before what only people do are a person."""
+        return self._foreign_name(value.lower()) and cues.person_predicate_after(text, end)
 
     def _filler(self, low: str) -> bool:
         """A word the small model swallows into a name: "Is Auvergne", "Hi Sarah", "Draft"."""

@@ -125,6 +125,8 @@ def test_rare_english_and_jargon_are_not_foreign(detector: Detector, text: str) 
         ("please send the contract to OMOTUNDE ADEWALEKAN today", "OMOTUNDE ADEWALEKAN"),  # in no list
         ("pairing w/ lwazikazi on the export bug", "lwazikazi"),
         ("per Omotundewa, the invoice goes out on the 5th", "Omotundewa"),
+        ("Tumelokazi will run the retro tomorrow", "Tumelokazi"),  # the model says "organisation"
+        ("ndlovana left the company last week", "ndlovana"),
     ],
 )
 def test_names_where_chat_puts_them(detector: Detector, text: str, name: str) -> None:
