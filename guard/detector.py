@@ -27,7 +27,8 @@ from guard.nerscope import NerScope
 from guard.nlp import NerOnlyNlpEngine
 from guard.normalize import Normalized, normalize
 from guard.policy import ALL_BUILTIN_ENTITIES, CustomPattern, Detection, GuardPolicy
-from guard.recognizers.names import Gazetteer, GazetteerRecognizer
+from guard.recognizers.gazetteer import Gazetteer
+from guard.recognizers.names import GazetteerRecognizer
 from guard.recognizers.ner import SpacyNerRecognizer
 from guard.recognizers.patterns import pattern_recognizers
 from guard.spans import is_allowed, resolve_overlaps

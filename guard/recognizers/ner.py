@@ -8,7 +8,7 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from guard.recognizers import cues
-from guard.recognizers.names import Gazetteer
+from guard.recognizers.gazetteer import Gazetteer
 
 LABELS: dict[str, str] = {
     "PERSON": "PERSON",

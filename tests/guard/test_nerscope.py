@@ -9,7 +9,7 @@ import pytest
 from guard import GuardPolicy
 from guard.detector import Detector
 from guard.nerscope import NerScope
-from guard.recognizers.names import Gazetteer
+from guard.recognizers.gazetteer import Gazetteer
 from guard.recognizers.ner import SpacyNerRecognizer
 from tests.support.fixtures_guard import DATA
 
