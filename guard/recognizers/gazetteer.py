@@ -21,6 +21,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from guard.normalize import fold
 from guard.recognizers.tokens import LAST_WORD
 
+MAX_NAME_LENGTH = 30  # also bounds the compound-word test: a 1 MB "word" costs nothing
 GENERATED = "gazetteer.json.gz"  # guard/data, made by ``python -m guard.data.build``
 # Endings of English verbs, plurals and abstract nouns ("procurement", "onboarding"): an
 # unknown word ending so is no surname, and no foreign name.
@@ -122,7 +123,7 @@ class Gazetteer:
         name or place, nor shaped like an English verb or plural: read as a name people
         would have capitalised ("dainess", "wamwema")."""
         return (
-            len(word) > 3
+            3 < len(word) <= MAX_NAME_LENGTH  # a run of letters longer than any name is no name
             and word not in self._english
             and not self.knows(word)
             and not (word.isascii() and word.endswith(ENGLISH_SUFFIXES))
