@@ -151,6 +151,7 @@ _SSN_NAMES = (
 )
 _SSN_LINE = re.compile(r"\b(?:" + "|".join(_SSN_NAMES) + r")\b[^\n]{0,100}$", re.IGNORECASE)
 _SSN_LINE_WINDOW = 120
+_SSN_RIGHT_BEFORE = re.compile(r"\b(?:" + "|".join(_SSN_NAMES) + r")\b[\s:#=.-]{0,4}$", re.IGNORECASE)
 
 
 def ssn_recognizer() -> RegexRecognizer:
@@ -180,6 +181,10 @@ def ssn_recognizer() -> RegexRecognizer:
                 _SSN_LINE,
                 window=_SSN_LINE_WINDOW,
             ),
+            # Glued to the word ("SSN123456789"), or in a five and a four after it ("SSN:
+            # 12345-6789"; a ZIP+4 code has that shape too, so only right after the word).
+            Rule(re.compile(r"(?i)(?<=ssn)\d{9}(?![\w-]|\.\d)"), 0.7, check=_ssn_check),
+            Rule(re.compile(r"(?<![\w.-])\d{5}-\d{4}(?![\w-]|\.\d)"), 0.6, _ssn_check, _SSN_RIGHT_BEFORE),
             # "ssn 123 456 789": nine digits in threes, only after the word ("product code
             # 123-456-789, not an SSN" is a product code)
             Rule(re.compile(r"(?<![\w.-])\d{3}([ -])\d{3}\1\d{3}(?![\w-]|\.\d)"), 0.6, _ssn_check, context),

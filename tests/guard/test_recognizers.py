@@ -137,6 +137,9 @@ def test_card(text: str, expected: list[str]) -> None:
         ("check 318462097 against her W-2", ["318462097"]),  # a form that carries one
         ("ss  no 633 81 3944 for the tax form", ["633 81 3944"]),  # doubled space in the word
         ("invoice 318462097 is overdue", []),
+        ("SSN318462097 on the form", ["318462097"]),  # glued to the word
+        ("SSN: 31846-2097", ["31846-2097"]),  # five and four, right after the word
+        ("ssn on file; ship to 94107-1234", []),  # a ZIP+4 code further on
     ],
 )
 def test_ssn(text: str, expected: list[str]) -> None:
