@@ -8,12 +8,14 @@ organisation in every word). Detection therefore runs on a view of the text wher
 * a sentence written in capitals, or in Title Case (every word capitalised, "Can You
   Book A Table For Two"), is put in lower case, except its known names and places;
 * a word written in lower case that is a known, unambiguous name or place ("sarah",
-  "lyon": words people write capitalised, per ``guard.data``) gets its capital;
+  "lyon": words people write capitalised, per ``guard.data``) gets its capital, and so
+  does a *foreign* word, one of no language the lists know ("wamwema": see
+  ``Gazetteer.foreign``), which people would have capitalised too;
 * a run of words in capitals inside an ordinary sentence ("tell KOFI MENSAH the truck is
   late", "employee: ADA OBI") is a name written the way forms and tickets write them when
-  one of its words is a known, unambiguous name: the run is title-cased (function words
-  lowered). A run without such a word is an acronym or shouting ("the AWS bill", "URGENT")
-  and stays as written.
+  one of its words is a known, unambiguous name or a foreign word of six letters or more:
+  the run is title-cased (function words lowered). A run without such a word is an
+  acronym or shouting ("the AWS bill", "GDPR", "URGENT") and stays as written.
 
 Everything else is left as written. The view has the same length as the text (only
 characters whose other case has the same length change), so offsets need no mapping.
@@ -100,7 +102,8 @@ def _title_case(words: list[str]) -> bool:
 
 
 class Truecaser:
-    """``proper(word)``: the lower-cased word is a name or place people write capitalised."""
+    """``proper(word)``: the lower-cased word is a name or place people write capitalised;
+    ``foreign(word)``: it is no English word and no known name either."""
 
     def __init__(
         self, proper: Callable[[str], bool], foreign: Callable[[str], bool] = lambda w: False
