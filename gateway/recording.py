@@ -99,7 +99,7 @@ class Recorder:
 
     def _observe(self, trail: Trail) -> None:
         principal, view = trail.principal, trail.view
-        role = role_key(principal.roles if principal else None)  # every role, once (metrics.py)
+        role = role_key(principal.roles if principal else None)  # every role, once (gateway/metrics/)
         model = trail.served_model or (view.model if view else None)
         metrics = self._metrics
         metrics.observe_request(

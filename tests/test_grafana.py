@@ -1,4 +1,4 @@
-"""The dashboards query only metrics that gateway/metrics.py defines, and provisioning fits them."""
+"""The dashboards query only metrics that gateway/metrics/ defines, and provisioning fits them."""
 
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ def test_every_query_uses_defined_metrics(path: Path) -> None:
         names = metric_names(expr)
         assert names, f"{where}: no metric in {expr!r}"
         unknown = names - defined
-        assert not unknown, f"{where}: {sorted(unknown)} not defined in gateway/metrics.py ({expr!r})"
+        assert not unknown, f"{where}: {sorted(unknown)} not defined in gateway/metrics/ ({expr!r})"
 
 
 def test_the_overview_dashboard_covers_the_essentials() -> None:
