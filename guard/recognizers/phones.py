@@ -10,7 +10,8 @@ proves little. A candidate is therefore accepted on one of three kinds of eviden
   the French pairs (``01 40 01 23 06``), a bracketed trunk-prefixed area code
   (``(04063) 69187``, ``(0114) 496 0934``);
 * **a phone word nearby** ("phone", "mobile", "call me on", "tel.", "whatsapp", "my
-  number is" ...; also in French, German, Spanish, Italian, Portuguese and Dutch): then any
+  number is" ...; also in French, German, Spanish, Italian, Portuguese and Dutch; or
+  after the number: "... is the office line", "(mobile)"): then any
   phone-shaped run of 7 to 15 digits, separated or bare ("phone 7046788817",
   "mobile 01 40 01 23 06", "call 03510345893"), with an extension if one follows.
 
@@ -36,14 +37,27 @@ _EXTENSION = re.compile(r"\s?(?:x|ext\.?|extension|#)\s?\d{1,6}$", re.IGNORECASE
 _NANP = re.compile(r"(?:(?:\+?1|001)[ .-]?)?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
 _FRENCH_PAIRS = re.compile(r"0\d(?:[ .-]\d\d){4}")
 _BRACKETED_AREA = re.compile(r"\(0\d{1,5}\)[ .-]?\d{2,}(?:[ .-]\d{2,})*")
-_DATE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}")
+_DATE = re.compile(r"(?:\d{1,2}|\d{4})[/.-]\d{1,2}[/.-](?:\d{1,2}|\d{4})")  # not "612-31-00"
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _CONTEXT = re.compile(
     r"(?:\b(?:phone|phones|telephone|tel|tél|telefon|telefono|teléfono|telefone|mobile|mobil|mob|"
     r"cell|cellphone|cel|celular|handy|portable|ph|fax|sms|text|texts|whatsapp|signal|viber|call|"
     r"called|calling|ring|dial|reach|reached|contact|hotline|helpline|"
+    # the same words in other scripts and languages: Russian/Ukrainian/Bulgarian, Greek,
+    # Hebrew, Arabic, Persian, Turkish/Azerbaijani, Vietnamese, Japanese, Chinese, Korean
+    r"тел|телефон|моб|мобильный|мобільний|τηλ|τηλέφωνο|κινητό|טל|טלפון|נייד|هاتف|جوال|تلفن|"
+    r"cep|điện\s+thoại|sđt|電話|携帯|手机|電話番号|전화|휴대폰|"
     r"(?:my|his|her|your|their|our|contact|direct|best|new|home|work|office)\s+(?:phone\s+|mobile\s+)?"
     r"(?:number|no|num|nr|#))\b\.?)\D{0,24}$",
+    re.IGNORECASE,
+)
+# The phone word after the number: "058 7789328 is the office line", "0614 61 00 33
+# (mobile)", "... is my number". Not a bare "number" or "line": "1234567 is the order
+# number", "see line 1234567".
+_CONTEXT_AFTER = re.compile(
+    r"[^\n\d]{0,20}?\b(?:(?:phone|telephone|tel|mobile|mobil|cell|cellphone|landline|fax|whatsapp)\b|"
+    r"(?:office|direct|land|phone|main|support|hot|help|home|work)\s?line\b|"
+    r"(?:my|his|her|their|our|your)\s+(?:\w+\s+)?(?:number|no)\b)",
     re.IGNORECASE,
 )
 # One-letter labels of a signature or a card ("m: 07 731 5495", "T: ...", "| c: ..."): only
@@ -89,6 +103,8 @@ class PhoneRecognizer(EntityRecognizer):
             return 0.75
         if _CONTEXT.search(text, max(0, start - _CONTEXT_WINDOW), start):
             return 0.65
+        if _CONTEXT_AFTER.match(text, start + len(value), start + len(value) + _CONTEXT_WINDOW):
+            return 0.6
         if _LETTER_LABEL.search(text, max(0, start - 6), start):
             return 0.65
         return 0.0

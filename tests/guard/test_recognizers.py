@@ -79,6 +79,13 @@ def test_email(text: str, expected: list[str]) -> None:
         ("phone 1234", []),
         ("call 0000000000", []),
         ("ping 10.20.30.40 from the phone", []),
+        ("058 7789328 is the office line", ["058 7789328"]),  # the phone word after the number
+        ("0614 61 00 33 (mobile)", ["0614 61 00 33"]),
+        ("contact: 612-31-00", ["612-31-00"]),  # three digits first: no date
+        ("1234567 is the order number", []),
+        ("see line 1234567 in the log", []),
+        ("тел. 612 31 00 44", ["612 31 00 44"]),  # phone words of other scripts
+        ("電話: 080-4701-7468", ["080-4701-7468"]),
     ],
 )
 def test_phone(text: str, expected: list[str]) -> None:
