@@ -106,6 +106,23 @@ def strong_place_before(text: str, start: int, *, unknown_word: bool = False) ->
     return _STRONG_PLACE.search(text, max(0, start - STRONG_WINDOW), start) is not None
 
 
+# A place name used as an adjective of a dish, a product, an institution or an idea:
+# "Boston cream pie", "Brussels sprouts", "Dijon mustard", "the Geneva Convention", "a
+# Monte Carlo method", "Zurich insurance". Not "the Boston office" (``_PLACE_AFTER``).
+_ATTRIBUTIVE_AFTER = re.compile(
+    r"\s+(?:cream|sprouts?|duck|steak|sausages?|mustard|salad|cheese|ham|pie|cake|buns?|rolls?|"
+    r"pizza|chicken|beef|pasta|sauce|dressing|wine|beer|coffee|tea|style|convention|conventions|"
+    r"protocol|accords?|agreement|treaty|syndrome|method|methods|simulation|school|business\s+school|"
+    r"university|college|insurance|bank|stock\s+exchange|opera|philharmonic|symphony|marathon|"
+    r"motors?|airlines|airways|brands|group|fc|zoo)\b",
+    re.IGNORECASE,
+)
+
+
+def attributive_after(text: str, end: int) -> bool:
+    return _ATTRIBUTIVE_AFTER.match(text, end) is not None
+
+
 def place_after(text: str, end: int) -> bool:
     return _PLACE_AFTER.match(text, end) is not None
 

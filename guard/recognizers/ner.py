@@ -61,12 +61,18 @@ class SpacyNerRecognizer(EntityRecognizer):
             if not tokens:
                 continue
             start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1])
+            if entity in ("LOCATION", "PERSON") and self._attributive(text, start, end):
+                continue  # "Brussels sprouts", "Caesar salad", "Zurich insurance": no place, no one
             if self._plausible(text, start, end, entity):
                 entity = self._relabel(text, start, end, entity)
                 if entity == "PERSON" and cues.determiner_before(text, start):
                     continue  # "the Monty Hall problem", "the Asana project": named things
                 results.append(RecognizerResult(entity, start, end, SCORES[entity]))
         return results
+
+    @staticmethod
+    def _attributive(text: str, start: int, end: int) -> bool:
+        return cues.attributive_after(text, end) and not cues.place_before(text, start, strict=True)
 
     @staticmethod
     def _place_slot(text: str, start: int, end: int) -> bool:

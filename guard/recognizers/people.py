@@ -41,7 +41,8 @@ class PeopleRules:
                 index += 1
                 continue
             last, score = found
-            results.append(RecognizerResult("PERSON", words[index][0], words[last][1], score))
+            if not cues.attributive_after(text, words[last][1]):  # not "Caesar salad"
+                results.append(RecognizerResult("PERSON", words[index][0], words[last][1], score))
             index = last + 1
         return results
 

@@ -173,6 +173,8 @@ class PlaceRules:
         start, _, first = span[0]
         capital = first[0].isupper()
         cue = cues.place(text, start, span[-1][1])
+        if cues.attributive_after(text, span[-1][1]) and not cues.place_before(text, start, strict=True):
+            return False  # "Boston cream pie", "the Geneva Convention"
         if len(span) > 1:
             if span[-1][2].lower() in self._gaz.not_cued_name_words:
                 return False

@@ -147,6 +147,24 @@ def test_mentions_acronyms_and_shorthand_that_name_nobody(detector: Detector, te
     assert all(e != "PERSON" for e, _ in spans(detector, text))
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is Boston cream pie hard to bake?",
+        "We ordered Brussels sprouts and Peking duck for lunch.",
+        "Summarize the Geneva Convention in three bullet points.",
+        "Give me a recipe for Caesar salad.",
+        "Toyota Camry or Honda Accord for a company car?",
+    ],
+)
+def test_places_and_names_used_as_adjectives_name_nothing(detector: Detector, text: str) -> None:
+    assert spans(detector, text) == []
+
+
+def test_a_place_before_a_noun_after_a_preposition_is_still_a_place(detector: Detector) -> None:
+    assert ("LOCATION", "Boston") in spans(detector, "she moved from Boston school to a Paris one")
+
+
 def test_unknown_name_before_a_possession(detector: Detector) -> None:
     assert ("PERSON", "Oyelaran") in spans(detector, "why did Oyelaran's payment fail?")
     assert spans(detector, "the team's laptop budget is spent") == []
