@@ -1,6 +1,6 @@
 """`skein guard eval`: precision / recall / F1 of the PII guard on labeled sets.
 
-By default six sets are measured, each with its role stated, because a figure means
+By default seven sets are measured, each with its role stated, because a figure means
 something only next to how its data was used:
 
 * ``regression``    tests/data/pii_eval.jsonl: the first set; earlier rules were tuned on it;
@@ -49,6 +49,11 @@ DEFAULT_SETS = (
     EvalSet("development-3", _DATA / "pii_dev3.jsonl", "third development set: round 4 was tuned on it"),
     EvalSet("held-out", _DATA / "pii_holdout.jsonl", "held-out set: never tuned on"),
     EvalSet("check", _DATA / "pii_check.jsonl", "check set: never tuned on, only its figures are read"),
+    EvalSet(
+        "check-2",
+        _DATA / "pii_check2.jsonl",
+        "second check set: never tuned on, made apart from the rules, only its figures are read",
+    ),
 )
 
 
@@ -57,7 +62,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     actions = guard.add_subparsers(dest="guard_command", required=True, metavar="ACTION")
     run = actions.add_parser("eval", help="measure detection on labeled sets and compare with a baseline")
     run.add_argument(
-        "--data", type=Path, action="append", help="labeled JSONL (repeatable; default: the six sets)"
+        "--data", type=Path, action="append", help="labeled JSONL (repeatable; default: the seven sets)"
     )
     run.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE, help="baseline JSON to compare with")
     run.add_argument("--model", default=DetectorSettings().model, help="spaCy model package name")

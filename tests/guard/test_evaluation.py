@@ -117,7 +117,7 @@ def test_eval_command_reports_every_set_with_its_role(
     out = capsys.readouterr().out
     for name in ("regression", "development", "development-2", "held-out", "check"):
         assert f"== {name}:" in out
-    assert "never tuned on" in out and out.count("targets (") == 6
+    assert "never tuned on" in out and out.count("targets (") == 7
 
 
 def test_eval_command_regression_exit(

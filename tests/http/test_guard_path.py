@@ -201,11 +201,11 @@ async def test_a_profile_can_ask_the_local_model_for_a_second_opinion(
     fake_provider: FakeProvider,
     tmp_path: Path,
 ) -> None:
-    # Lower-case "zorblax quint" is no name spaCy or the gazetteer finds; the (fake) Ollama
-    # model does.
+    # Lower-case "quokka thimble" (two English words) is no name spaCy or the gazetteer
+    # finds; the (fake) Ollama model does.
     # legal's profile sets privacy.second_opinion; finance's does not.
-    text = "zorblax quint signed the NDA. [[echo]]"
-    with FakeOllama(("zorblax quint",)) as ollama:
+    text = "quokka thimble signed the NDA. [[echo]]"
+    with FakeOllama(("quokka thimble",)) as ollama:
         guard_settings = gateway_settings.guard.model_copy(
             update={"second_opinion": SecondOpinionSettings(host=ollama.host, timeout_seconds=10)}
         )
@@ -218,10 +218,10 @@ async def test_a_profile_can_ask_the_local_model_for_a_second_opinion(
                 CHAT, json={**chat(text), "model": "llama3.2"}, headers=bearer(roles=["legal"])
             )
             assert legal.status_code == 200, legal.text
-            assert "zorblax" not in _sent(fake_provider) and "<PERSON>" in _sent(fake_provider)
-            assert ollama.prompts and "zorblax quint" in ollama.prompts[-1]
+            assert "quokka" not in _sent(fake_provider) and "<PERSON>" in _sent(fake_provider)
+            assert ollama.prompts and "quokka thimble" in ollama.prompts[-1]
             asked = len(ollama.prompts)
             finance = await client.post(CHAT, json=chat(text), headers=bearer(roles=["finance"]))
             assert finance.status_code == 200
-            assert "zorblax quint" in _sent(fake_provider)  # first opinion only
+            assert "quokka thimble" in _sent(fake_provider)  # first opinion only
             assert len(ollama.prompts) == asked
