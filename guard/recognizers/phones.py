@@ -41,14 +41,17 @@ _DATE = re.compile(r"(?:\d{1,2}|\d{4})[/.-]\d{1,2}[/.-](?:\d{1,2}|\d{4})")  # no
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _CONTEXT = re.compile(
     r"(?:\b(?:phone|phones|telephone|tel|tél|telefon|telefono|teléfono|telefone|mobile|mobil|mob|"
-    r"cell|cellphone|cel|celular|handy|portable|ph|fax|sms|text|texts|whatsapp|signal|viber|call|"
+    r"cell|cellphone|cel|celular|handy|portable|ph|fax|sms|text|texts|txt|whatsapp|signal|viber|call|"
     r"called|calling|ring|dial|reach|reached|contact|hotline|helpline|"
     # the same words in other scripts and languages: Russian/Ukrainian/Bulgarian, Greek,
     # Hebrew, Arabic, Persian, Turkish/Azerbaijani, Vietnamese, Japanese, Chinese, Korean
     r"тел|телефон|моб|мобильный|мобільний|τηλ|τηλέφωνο|κινητό|טל|טלפון|נייד|هاتف|جوال|تلفن|"
     r"cep|điện\s+thoại|sđt|電話|携帯|手机|電話番号|전화|휴대폰|"
     r"(?:my|his|her|your|their|our|contact|direct|best|new|home|work|office)\s+(?:phone\s+|mobile\s+)?"
-    r"(?:number|no|num|nr|#))\b\.?)\D{0,24}$",
+    r"(?:number|no|num|nr|#))\b\.?|"
+    # "the number is ...", "number - ..." at the start (not "the order number is")
+    r"(?:\bthe\s+|^\s*)number\s*(?:is\b|[:=-])|"
+    r"[\u260e\u260f\U0001f4de\U0001f4f1\U0001f4f2])\D{0,24}$",  # the phone emoji: ☎ ☏ 📞 📱 📲
     re.IGNORECASE,
 )
 # The phone word after the number: "058 7789328 is the office line", "0614 61 00 33

@@ -86,6 +86,10 @@ def test_email(text: str, expected: list[str]) -> None:
         ("see line 1234567 in the log", []),
         ("тел. 612 31 00 44", ["612 31 00 44"]),  # phone words of other scripts
         ("電話: 080-4701-7468", ["080-4701-7468"]),
+        ("📞 070 459 79 19", ["070 459 79 19"]),  # the phone emoji
+        ("txt me 050-895-06-99", ["050-895-06-99"]),
+        ("the number is 051-725-59-44", ["051-725-59-44"]),
+        ("the order number is 1234567", []),
     ],
 )
 def test_phone(text: str, expected: list[str]) -> None:
