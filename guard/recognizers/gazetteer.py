@@ -21,6 +21,9 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from guard.normalize import fold
 from guard.recognizers.tokens import LAST_WORD
 
+# Shorter words are a slip away from too many others ("kofi", "koi"); longer ones are rare.
+_MIN_TYPO_LENGTH, _MAX_TYPO_LENGTH = 5, 14
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 MAX_NAME_LENGTH = 30  # also bounds the compound-word test: a 1 MB "word" costs nothing
 GENERATED = "gazetteer.json.gz"  # guard/data, made by ``python -m guard.data.build``
 # Endings of English verbs, plurals and abstract nouns ("procurement", "onboarding"): an
@@ -62,6 +65,7 @@ class Gazetteer:
     english: frozenset[str] = frozenset()  # any other English word ("yolk", "backoff"): no foreign name
     _proper: Words = field(default_factory=Words, repr=False, compare=False)
     _english: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
+    _slips: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
 
     @classmethod
     def bundled(cls, extra_people: Iterable[str] = ()) -> Gazetteer:
@@ -117,6 +121,11 @@ class Gazetteer:
         object.__setattr__(self, "_proper", Words((known - everyday) | accented))
         english = everyday | self.everyday | self.english | self.products | self.ner_stop_terms
         object.__setattr__(self, "_english", english | self.not_cued_name_words | self.never)
+        # Every everyday word with one letter left out: what a dropped letter makes of it.
+        slips = {
+            w[:i] + w[i + 1 :] for w in self.everyday if len(w) > _MIN_TYPO_LENGTH for i in range(len(w))
+        }
+        object.__setattr__(self, "_slips", frozenset(slips))
 
     def foreign(self, word: str) -> bool:
         """A lower-cased word that is no English word of any kind, no product and no known
@@ -128,7 +137,26 @@ class Gazetteer:
             and not self.knows(word)
             and not (word.isascii() and word.endswith(ENGLISH_SUFFIXES))
             and not self._compound(word)
+            and not self._typo(word)
         )
+
+    def _typo(self, word: str) -> bool:
+        """One slip of the keyboard away from an everyday word: a letter dropped ("smple"),
+        doubled or added ("doouble"), swapped with its neighbour ("totla", "yesterdya") or
+        mistyped ("meetimg"). Chat is typed in a hurry; names are not typos of words."""
+        if not (_MIN_TYPO_LENGTH <= len(word) <= _MAX_TYPO_LENGTH) or not word.isascii():
+            return False
+        everyday = self.everyday
+        if word in self._slips:
+            return True
+        for i in range(len(word)):
+            if word[:i] + word[i + 1 :] in everyday:
+                return True
+            if i + 1 < len(word) and word[:i] + word[i + 1] + word[i] + word[i + 2 :] in everyday:
+                return True
+            if any(word[:i] + c + word[i + 1 :] in everyday for c in _LETTERS if c != word[i]):
+                return True
+        return False
 
     def _compound(self, word: str) -> bool:
         """Two everyday English words run together ("runbook", "backoff", "healthcheck"):

@@ -110,6 +110,9 @@ def test_foreign_words_in_lower_case_are_read_as_names(detector: Detector, text:
         "add a retry with exponential backoff",  # rare English: the full lexeme list knows it
         "the offsite roadmap is in the runbook",  # "runbook": two English words run together
         "how long should I boil an egg for a runny yolk?",
+        "can you summarize the meeting notes from yesterdya",  # typos: one slip from a word
+        "the invoice totla looks wrong, can you doouble check",
+        "translate this paragraph into smple english",
     ],
 )
 def test_rare_english_and_jargon_are_not_foreign(detector: Detector, text: str) -> None:
