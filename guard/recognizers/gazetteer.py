@@ -24,7 +24,7 @@ from guard.recognizers.tokens import LAST_WORD
 # Shorter words are a slip away from too many others ("kofi", "koi"); longer ones are rare.
 _MIN_TYPO_LENGTH, _MAX_TYPO_LENGTH = 5, 14
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
-MAX_NAME_LENGTH = 30  # also bounds the compound-word test: a 1 MB "word" costs nothing
+MAX_NAME_LENGTH = 30  # also bounds the compound and typo tests: a 1 MB "word" costs nothing
 GENERATED = "gazetteer.json.gz"  # guard/data, made by ``python -m guard.data.build``
 # Endings of English verbs, plurals and abstract nouns ("procurement", "onboarding"): an
 # unknown word ending so is no surname, and no foreign name.
@@ -63,6 +63,7 @@ class Gazetteer:
     products: frozenset[str] = frozenset()  # product words that are no given name: no person or place
     calendar: frozenset[str] = frozenset()  # months, seasons, languages that are also names: no place
     english: frozenset[str] = frozenset()  # any other English word ("yolk", "backoff"): no foreign name
+    jargon_parts: frozenset[str] = frozenset()  # "kube", "ctl", "py": pieces of software words
     _proper: Words = field(default_factory=Words, repr=False, compare=False)
     _english: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
     _slips: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
@@ -109,6 +110,7 @@ class Gazetteer:
             products=products_only,
             calendar=frozenset({*raw["calendar_names"], *raw["not_places"]}),
             english=frozenset(made["english"]),
+            jargon_parts=frozenset(raw["jargon_parts"]),
         )
 
     def __post_init__(self) -> None:
@@ -136,7 +138,7 @@ class Gazetteer:
             and word not in self._english
             and not self.knows(word)
             and not (word.isascii() and word.endswith(ENGLISH_SUFFIXES))
-            and not self._compound(word)
+            and not self.compound(word)
             and not self._typo(word)
         )
 
@@ -158,11 +160,20 @@ class Gazetteer:
                 return True
         return False
 
-    def _compound(self, word: str) -> bool:
-        """Two everyday English words run together ("runbook", "backoff", "healthcheck"):
-        jargon the corpus behind the lists is too old to know, not a name."""
-        everyday = self.everyday
-        return any(word[:cut] in everyday and word[cut:] in everyday for cut in range(3, len(word) - 2))
+    def compound(self, word: str) -> bool:
+        """Two everyday English words run together ("runbook", "backoff", "healthcheck"),
+        or a piece of software jargon and a word or another piece ("kubectl", "tsconfig",
+        "pyproject"): jargon the corpus behind the lists is too old to know, not a name."""
+        if len(word) > MAX_NAME_LENGTH:
+            return False  # bounded: the cuts below are quadratic in the length
+        everyday, jargon = self.everyday, self.jargon_parts
+        for cut in range(2, len(word) - 1):
+            head, tail = word[:cut], word[cut:]
+            if (head in jargon or (len(head) > 2 and head in everyday)) and (
+                tail in jargon or (len(tail) > 2 and tail in everyday)
+            ):
+                return True
+        return False
 
     def knows(self, word: str) -> bool:
         """A lower-cased word that is a first name, a surname or a place."""

@@ -25,6 +25,7 @@ _SAINT = {
     "ste": ("sainte", "ste.", "ste"),
     "sta": ("santa", "sta."),
 }
+_IN_OR_NEAR = re.compile(r"\b(?:in|near)\s+$", re.IGNORECASE)
 _PREFIX_PLACES = 20  # distinct two-word starts of places that make a word a place prefix
 
 
@@ -105,10 +106,12 @@ class PlaceRules:
         # Cheapest test first: this runs for every word and most are everyday words.
         if len(low) < 4 or low in self._gaz.everyday or value.isupper():
             return False
-        if self._gaz.knows(low) or not self._unknown_word(low):
-            return False
+        if self._gaz.knows(low) or not self._unknown_word(low) or self._gaz.compound(low):
+            return False  # a name, an English word, or jargon ("settings live in pyproject")
         if cues.strong_place_before(text, start, unknown_word=True) or cues.place_after(text, end):
             return True
+        if self._gaz.foreign(low) and _IN_OR_NEAR.search(text, max(0, start - 8), start):
+            return True  # "starts monday in maulvibazar": "in" takes places, not people
         return (
             not value.isascii()
             and (value.islower() or self._gaz.foreign(low))  # the cased view capitalises a foreign word

@@ -54,6 +54,7 @@ def test_location(detector: Detector, text: str, place: str) -> None:
         ("LANDLINE, ST. GALLEN", "ST. GALLEN"),  # the lists spell it "Sankt Gallen"
         ("my grandmother lives in Vavrinec", "Vavrinec"),  # also a given name: "lives in" decides
         ("the parcel to Hollerbydal is late", "Hollerbydal"),
+        ("the new hire starts monday in maulvibazar", "maulvibazar"),  # a foreign word after "in"
     ],
 )
 def test_place_after_verb_of_living_or_travel(detector: Detector, text: str, place: str) -> None:
@@ -113,6 +114,8 @@ def test_foreign_words_in_lower_case_are_read_as_names(detector: Detector, text:
         "can you summarize the meeting notes from yesterdya",  # typos: one slip from a word
         "the invoice totla looks wrong, can you doouble check",
         "translate this paragraph into smple english",
+        "the bug is in kubectl, see the tsconfig",  # software jargon: pieces run together
+        "settings live in pyproject",
     ],
 )
 def test_rare_english_and_jargon_are_not_foreign(detector: Detector, text: str) -> None:
