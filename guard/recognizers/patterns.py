@@ -181,6 +181,15 @@ def ssn_recognizer() -> RegexRecognizer:
                 _SSN_LINE,
                 window=_SSN_LINE_WINDOW,
             ),
+            # Right after the word that names it, nine digits are the SSN even where they also
+            # read as an international phone number ("SSN: 006341237": "00" + 63, Philippines).
+            Rule(
+                re.compile(r"(?<![\w.])(?:\d{9}|\d{3} \d{2} \d{4})(?![\w-]|\.\d)"),
+                0.9,
+                _ssn_check,
+                _SSN_RIGHT_BEFORE,
+                window=24,
+            ),
             # Glued to the word ("SSN123456789"), or in a five and a four after it ("SSN:
             # 12345-6789"; a ZIP+4 code has that shape too, so only right after the word).
             Rule(re.compile(r"(?i)(?<=ssn)\d{9}(?![\w-]|\.\d)"), 0.7, check=_ssn_check),

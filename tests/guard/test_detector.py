@@ -171,6 +171,12 @@ def test_a_place_before_a_noun_after_a_preposition_is_still_a_place(detector: De
     assert ("LOCATION", "Boston") in spans(detector, "she moved from Boston school to a Paris one")
 
 
+def test_nine_digits_right_after_ssn_are_the_ssn_not_a_phone(detector: Detector) -> None:
+    # "00" + 63 also reads as an international number (the Philippines)
+    assert spans(detector, "SSN: 006341237 DOB 1990-03-14") == [("US_SSN", "006341237")]
+    assert spans(detector, "call 0063412379 now") == [("PHONE_NUMBER", "0063412379")]
+
+
 def test_unknown_name_before_a_possession(detector: Detector) -> None:
     assert ("PERSON", "Oyelaran") in spans(detector, "why did Oyelaran's payment fail?")
     assert spans(detector, "the team's laptop budget is spent") == []
