@@ -24,7 +24,7 @@ characters whose other case has the same length change), so offsets need no mapp
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from guard.chunking import SENTENCE_END
 
@@ -103,13 +103,16 @@ def _title_case(words: list[str]) -> bool:
 
 class Truecaser:
     """``proper(word)``: the lower-cased word is a name or place people write capitalised;
-    ``foreign(word)``: it is no English word and no known name either."""
+    ``foreign_among(words)``: those of the lower-cased words that are no English word and
+    no known name either."""
 
     def __init__(
-        self, proper: Callable[[str], bool], foreign: Callable[[str], bool] = lambda w: False
+        self,
+        proper: Callable[[str], bool],
+        foreign_among: Callable[[Iterable[str]], set[str]] = lambda words: set(),
     ) -> None:
         self._proper = proper
-        self._foreign = foreign
+        self._foreign_among = foreign_among
 
     def __call__(self, text: str) -> str:
         if not any(ch.isalpha() for ch in text):
@@ -126,40 +129,43 @@ class Truecaser:
     def _sentence(self, sentence: str) -> str:
         words = _WORD.findall(sentence)
         shouted = _shouted(sentence) or _title_case(words)
-        if not shouted and not any(
-            (w.islower() and (self._proper(w) or self._foreign(w)))
-            or (w.isupper() and self._name_like(w.lower()))
-            for w in words
+        foreign = self._foreign_among(w.lower() for w in words if shouted or w.islower() or w.isupper())
+        if (
+            not shouted
+            and not foreign
+            and not any(
+                (w.islower() and self._proper(w)) or (w.isupper() and self._proper(w.lower())) for w in words
+            )
         ):
             return sentence  # the common case: nothing to change
         if not shouted:
-            sentence = _CAPS_RUN.sub(self._caps_run, sentence)
-        return _WORD.sub(lambda m: self._word(m.group(), shouted), sentence)
+            sentence = _CAPS_RUN.sub(lambda m: self._caps_run(m, foreign), sentence)
+        return _WORD.sub(lambda m: self._word(m.group(), shouted, foreign), sentence)
 
-    def _caps_run(self, match: re.Match[str]) -> str:
+    def _caps_run(self, match: re.Match[str], foreign: set[str]) -> str:
         """A name in capitals inside an ordinary sentence, title-cased; anything else as is."""
         run = match.group()
         words = _WORD.findall(run)
-        if not all(w.isupper() for w in words) or not any(self._name_like(w.lower()) for w in words):
+        if not all(w.isupper() for w in words) or not any(self._name_like(w.lower(), foreign) for w in words):
             return run  # "the AWS bill", "see the README"
         cased = _WORD.sub(lambda m: self._title(m.group()), run)
         return cased if len(cased) == len(run) else run
 
-    def _name_like(self, low: str) -> bool:
+    def _name_like(self, low: str, foreign: set[str]) -> bool:
         """A known name, or a long word of no language the lists know (acronyms are short:
         "GDPR", "HIPAA")."""
-        return self._proper(low) or (len(low) >= _MIN_FOREIGN_IN_CAPITALS and self._foreign(low))
+        return self._proper(low) or (len(low) >= _MIN_FOREIGN_IN_CAPITALS and low in foreign)
 
     @staticmethod
     def _title(word: str) -> str:
         low = word.lower()
         return low if low in _FUNCTION_WORDS else low.title()  # "Doe-Smith", "O'Brien"
 
-    def _word(self, word: str, shouted: bool) -> str:
+    def _word(self, word: str, shouted: bool, foreign: set[str]) -> str:
         low = word.lower()
         if len(low) != len(word):
             return word
-        if (shouted or word == low) and (self._proper(low) or self._foreign(low)):
+        if (shouted or word == low) and (self._proper(low) or low in foreign):
             cased = low[:1].upper() + low[1:]
             return cased if len(cased) == len(word) else word
         return low if shouted else word

@@ -79,8 +79,8 @@ class Detector:
         if not self._nlp.is_loaded():
             self._nlp.load()
         gazetteer = Gazetteer.bundled(people)
-        self._scope = NerScope(gazetteer.proper, gazetteer.foreign)
-        self._truecase = Truecaser(gazetteer.proper, gazetteer.foreign)
+        self._scope = NerScope(gazetteer.proper, gazetteer.foreign_among)
+        self._truecase = Truecaser(gazetteer.proper, gazetteer.foreign_among)
         stop_terms = frozenset(t.lower() for t in self.settings.ner_stop_terms)
         recognizers: list[EntityRecognizer] = [
             *pattern_recognizers(),

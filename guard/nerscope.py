@@ -14,7 +14,7 @@ four tokens either side, so a skipped neighbour changes little, and the evaluati
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from guard.chunking import SENTENCE_END
 
@@ -33,10 +33,12 @@ class NerScope:
     ("remind Dainess Otieno") from anything else."""
 
     def __init__(
-        self, known: Callable[[str], bool], foreign: Callable[[str], bool] = lambda w: False
+        self,
+        known: Callable[[str], bool],
+        foreign_among: Callable[[Iterable[str]], set[str]] = lambda words: set(),
     ) -> None:
         self._known = known
-        self._foreign = foreign
+        self._foreign_among = foreign_among
 
     def spans(self, text: str) -> list[Span]:
         if text == text.lower() and not self._has_foreign(text):
@@ -52,7 +54,7 @@ class NerScope:
         return merged
 
     def _has_foreign(self, text: str) -> bool:
-        return any(self._foreign(w) for w in _LETTERS.findall(text) if w.islower())
+        return bool(self._foreign_among(w for w in _LETTERS.findall(text) if w.islower()))
 
     def _needs_ner(self, sentence: str) -> bool:
         if self._has_foreign(sentence):
@@ -67,7 +69,7 @@ class NerScope:
         # "JOHN:" or "McKay" is more than a capitalised first letter.
         tail = word.group()[1:]
         low = word.group().lower()
-        return tail != tail.lower() or self._known(low) or self._foreign(low)
+        return tail != tail.lower() or self._known(low) or bool(self._foreign_among((low,)))
 
 
 def _sentences(text: str) -> list[Span]:

@@ -129,6 +129,11 @@ class Gazetteer:
         }
         object.__setattr__(self, "_slips", frozenset(slips))
 
+    def foreign_among(self, words: Iterable[str]) -> set[str]:
+        """The foreign words among lower-cased ``words``; one set difference (in C) drops
+        the English ones first, so a sentence of everyday words costs no Python per word."""
+        return {w for w in set(words) - self._english if self.foreign(w)}
+
     def foreign(self, word: str) -> bool:
         """A lower-cased word that is no English word of any kind, no product and no known
         name or place, nor shaped like an English verb or plural: read as a name people

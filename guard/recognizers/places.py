@@ -106,10 +106,11 @@ class PlaceRules:
         # Cheapest test first: this runs for every word and most are everyday words.
         if len(low) < 4 or low in self._gaz.everyday or value.isupper():
             return False
-        if self._gaz.knows(low) or not self._unknown_word(low) or self._gaz.compound(low):
-            return False  # a name, an English word, or jargon ("settings live in pyproject")
+        if self._gaz.knows(low) or not self._unknown_word(low):
+            return False
         if cues.strong_place_before(text, start, unknown_word=True) or cues.place_after(text, end):
-            return True
+            # Not jargon ("settings live in pyproject"); tested last, it is the dearest test.
+            return not self._gaz.compound(low)
         if self._gaz.foreign(low) and _IN_OR_NEAR.search(text, max(0, start - 8), start):
             return True  # "starts monday in maulvibazar": "in" takes places, not people
         return (
