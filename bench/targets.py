@@ -24,6 +24,7 @@ SKEIN_TOKEN = os.environ.get(
     "SKEIN_TOKEN_CMD", "{python} -m gateway --config {config} token --sub bench --role {role}"
 )
 SKEIN_PORT = int(os.environ.get("SKEIN_PORT", "8500"))
+BENCH_GUARD_PER_CALLER = 256  # above the highest concurrency the bench drives (64)
 SKEIN_ROLE = os.environ.get("SKEIN_ROLE", "bench")  # guard off
 SKEIN_GUARD_ROLE = os.environ.get("SKEIN_GUARD_ROLE", "bench-guard")  # guard pseudonymize
 OVERHEAD_HEADER = "x-skein-overhead-ms"
@@ -178,6 +179,9 @@ def write_skein_config(rig: Rig) -> Path:
             }
         },
         "mcp": {"servers": {MCP_SERVER: {"url": f"{rig.upstream_url}/mcp", "auth_env": "BENCH_MCP_AUTH"}}},
+        # One bench token is one caller; the guard's fair share (8 calls of one caller at a
+        # time, then 429) would measure the share, not the throughput, at c=16 and c=64.
+        "guard": {"per_caller": BENCH_GUARD_PER_CALLER},
     }
     config.write_text(yaml.safe_dump(settings, sort_keys=False))
     return config
